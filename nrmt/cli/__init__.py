@@ -1,0 +1,57 @@
+"""The ``nrmt`` command line: parse arguments, call the library, format the result. Nothing else.
+
+Each sub-command lives in its own module ``nrmt.cli.<name>`` with a ``register(subparsers)``
+function that adds its parser and sets ``func`` (a callable taking the parsed arguments and
+returning an exit code).
+"""
+
+import argparse
+import importlib
+import sys
+
+from nrmt.theory.errors import NrmtError
+
+__all__ = ["main", "COMMANDS"]
+
+#: Sub-command modules, in the order ``nrmt --help`` lists them.
+COMMANDS = [
+]
+
+
+def build_parser():
+    """The argparse parser with every registered sub-command."""
+    from nrmt import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="nrmt",
+        description="Nonlinear random matrix theory of neural networks: constants, limit laws, "
+        "Monte Carlo verification.",
+    )
+    parser.add_argument("--version", action="version", version=f"nrmt {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"nrmt.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``nrmt`` console script; returns the exit code.
+
+    User errors (bad expressions, invalid parameters, failed convergence) print one line on
+    standard error and return 2, like argparse's own usage errors.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (NrmtError, ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"nrmt {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nrmt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
