@@ -1,0 +1,194 @@
+"""``nrmt constants``: the Gaussian constants μ, θ1, θ2 (η, ζ), Hermite coefficients of an activation.
+
+::
+
+    nrmt constants EXPR [--sigma S] [--dps D] [--hermite K] [--param NAME=VALUE ...]
+                   [--numeric] [--json]
+
+``EXPR`` is parsed by the allow-list parser (:func:`nrmt.theory.activations.parse_expression`).
+``--sigma sigma`` keeps σ symbolic; free parameters stay symbolic unless ``--param`` gives them
+values. With free symbols left, only closed forms are printed (numeric values are ``null``); if no
+closed form exists the command fails with exit code 2.
+
+JSON keys (a contract): ``activation``, ``expression``, ``parameters``, ``sigma``, ``dps``, ``mean``,
+``theta1``, ``theta2``, ``second_moment``, ``stein``, ``derivative_second_moment`` (decimal strings
+with ``dps`` significant digits, or ``null``), ``exact`` (object: ``mean``, ``theta1``, ``theta2``,
+``second_moment``, ``stein``, ``derivative_second_moment`` as sympy strings or ``null``, and
+``hermite`` as a list), ``hermite`` (list of decimal strings), ``method`` (which path produced each
+number, or why it is missing), ``error`` (absolute error estimates).
+
+This module only parses, calls the library and formats; it computes no theory itself.
+"""
+
+import argparse
+import sys
+
+from nrmt.cli._common import add_dps, decimal, emit_json
+
+__all__ = ["register", "run", "build_result", "sigma_arg", "param_arg"]
+
+_KEYS = ("mean", "theta1", "theta2", "second_moment", "stein", "derivative_second_moment")
+_LABELS = {
+    "mean": "mean  mu = E f(sZ)",
+    "second_moment": "E f(sZ)^2",
+    "theta1": "theta1 = eta",
+    "theta2": "theta2 = zeta",
+    "stein": "E[Z f(sZ)]",
+    "derivative_second_moment": "E f'(sZ)^2",
+}
+
+
+def sigma_arg(text):
+    """argparse type for ``--sigma``: a positive number (``0.5``, ``1/2``, ``sqrt(2)``) or the word
+    ``sigma`` for a symbolic σ > 0."""
+    from nrmt.theory.activations import parse_expression
+    from nrmt.theory.gaussian import SIGMA
+
+    if text.strip() == "sigma":
+        return SIGMA
+    try:
+        value = parse_expression(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number > 0 or 'sigma', got {text!r} ({exc})") from None
+    if not value.is_number or not value.is_real:
+        raise argparse.ArgumentTypeError(f"expected a number > 0 or 'sigma', got {text!r}")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def param_arg(text):
+    """argparse type for ``--param NAME=VALUE`` (VALUE a real number such as ``0.1`` or ``1/3``)."""
+    from nrmt.theory.activations import parse_expression
+
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier() or name.startswith("_"):
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        number = parse_expression(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad value in {text!r}: {exc}") from None
+    if not number.is_number or not number.is_real:
+        raise argparse.ArgumentTypeError(f"expected a real number in {text!r}")
+    return name, number
+
+
+def _hermite_order(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= 200:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 200, got {text}")
+    return value
+
+
+def register(subparsers):
+    """Add the ``constants`` sub-command to the ``nrmt`` parser."""
+    p = subparsers.add_parser(
+        "constants",
+        help="Gaussian constants mu, theta1 (eta), theta2 (zeta), Hermite coefficients of an activation",
+        description="Gaussian constants of an activation f at scale sigma = sigma_w sigma_x "
+        "(Pennington-Worah 2017 eta, zeta = Benigni-Peche theta1, theta2): mu = E f(sZ), "
+        "theta1 = E f(sZ)^2 - mu^2, theta2 = (E[Z f(sZ)])^2 (Stein's lemma), the probabilists' "
+        "Hermite coefficients c_k = E[f(sZ) He_k(Z)] and E f'(sZ)^2. Closed forms when they "
+        "exist, otherwise verified quadrature to DPS digits.",
+    )
+    p.add_argument("expr", metavar="EXPR",
+                   help='activation, e.g. "tanh(x)", "relu", "max(x, 0)", "leaky_relu(x, a)", "x**3 - 3*x"')
+    p.add_argument("--sigma", type=sigma_arg, default=None,
+                   help="sigma = sigma_w * sigma_x > 0 (default 1); 'sigma' keeps it symbolic")
+    add_dps(p)
+    p.add_argument("--hermite", type=_hermite_order, default=0, metavar="K",
+                   help="also print the Hermite coefficients c_0..c_K (default: none)")
+    p.add_argument("--param", type=param_arg, action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a free parameter of EXPR (repeatable), e.g. --param a=0.1")
+    p.add_argument("--numeric", action="store_true",
+                   help="skip closed forms: quadrature only")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def build_result(expr, sigma=None, dps=15, hermite=0, params=(), exact=True):
+    """The result as a dict (the JSON object printed by ``nrmt constants --json``)."""
+    from nrmt.theory.activations import Activation
+    from nrmt.theory.constants import constants
+
+    act = Activation(expr)
+    if params:
+        values = dict(params)
+        act = act.subs(**values)
+    sig = 1 if sigma is None else sigma
+    c = constants(act, sigma=sig, dps=dps, hermite=hermite, exact=exact)
+    symbolic = not getattr(c.sigma, "is_number", True) or bool(act.parameters)
+    out = {
+        "activation": expr,
+        "expression": str(act.expr) if act.expr is not None else None,
+        "parameters": [s.name for s in act.parameters],
+        "sigma": decimal(_mp(c.sigma, dps), dps) if c.sigma.is_number else str(c.sigma),
+        "dps": dps,
+    }
+    for key in _KEYS:
+        out[key] = decimal(getattr(c, key), dps)
+    out["exact"] = {key: _sympy_str(c.exact.get(key)) for key in _KEYS}
+    out["exact"]["hermite"] = [_sympy_str(v) for v in c.exact.get("hermite", [])]
+    out["hermite"] = [] if symbolic else [decimal(v, dps) for v in c.hermite]
+    out["method"] = dict(c.method)
+    out["error"] = {k: decimal(v, 3) if v is not None else None for k, v in c.error.items()}
+    out["symbolic"] = symbolic
+    return out
+
+
+def _mp(value, dps):
+    import mpmath
+    import sympy
+
+    return mpmath.mpf(sympy.N(value, dps + 5))
+
+
+def _sympy_str(value):
+    return None if value is None else str(value)
+
+
+def run(args):
+    """Run ``nrmt constants``; returns the exit code."""
+    result = build_result(args.expr, sigma=args.sigma, dps=args.dps, hermite=args.hermite,
+                          params=args.param, exact=not args.numeric)
+    if args.json:
+        emit_json(result)
+    else:
+        sys.stdout.write(format_table(result))
+    return 0
+
+
+def format_table(result):
+    """A readable table of a :func:`build_result` dict."""
+    lines = [
+        f"activation  {result['activation']}"
+        + (f"   ({result['expression']})" if result["expression"] and result["expression"] != result["activation"] else ""),
+        f"sigma       {result['sigma']}",
+        f"dps         {result['dps']}",
+    ]
+    if result["symbolic"]:
+        names = ", ".join(result["parameters"]) or "sigma"
+        lines.append(f"symbolic in {names}: closed forms only (give --param NAME=VALUE / --sigma NUMBER for numbers)")
+    lines.append("")
+    width = max(len(v) for v in _LABELS.values())
+    lines.append(f"{'quantity':<{width}}  {'value':<{max(result['dps'] + 8, 12)}}  {'method':<10}  exact")
+    for key in ("mean", "second_moment", "theta1", "theta2", "stein", "derivative_second_moment"):
+        value = result[key] if result[key] is not None else "-"
+        method = result["method"].get(key, "")
+        exact = result["exact"].get(key) or ""
+        if method not in ("exact", "quadrature"):
+            exact, method = method, "-"
+        lines.append(f"{_LABELS[key]:<{width}}  {value:<{max(result['dps'] + 8, 12)}}  {method:<10}  {exact}")
+    if result["exact"]["hermite"] or result["hermite"]:
+        lines.append("")
+        lines.append("Hermite coefficients c_k = E[f(sZ) He_k(Z)]  (f(sz) = sum_k c_k He_k(z)/k!)")
+        count = max(len(result["hermite"]), len(result["exact"]["hermite"]))
+        for k in range(count):
+            value = result["hermite"][k] if k < len(result["hermite"]) else "-"
+            exact = result["exact"]["hermite"][k] if k < len(result["exact"]["hermite"]) else None
+            lines.append(f"  c_{k:<3} {value:<{max(result['dps'] + 8, 12)}}  {exact or ''}")
+    return "\n".join(lines) + "\n"
