@@ -1,0 +1,544 @@
+"""Certified one-layer densities and support edges: balls that provably contain ρ(x).
+
+The one-layer law (Pennington–Worah 2017, Thm 1; Benigni–Péché 2021) has a Stieltjes transform
+G(z) = ∫ρ(dt)/(z − t) that solves a quartic P_z(G) = a4 G⁴ + a3 G³ + a2 G² + a1 G + a0 = 0 whose
+coefficients are polynomials in z, φ, ψ, θ1, θ2 (:func:`nrmt.theory.equations.one_layer.
+quartic_coefficients`). This module proves, in ball arithmetic (python-flint ``arb``/``acb``),
+which root of the quartic is G, and returns a ball for ρ(x) = −Im G(x + i0)/π. The full argument is
+in ``docs/certified.md``; in short:
+
+**Root inclusion.** For a polynomial P of degree n and any point c with P′(c) ≠ 0, the disk
+``|G − c| <= n |P(c)/P′(c)|`` contains a root of P: from P′/P(c) = Σ_j 1/(c − r_j), some root has
+``|c − r_j| <= n |P(c)/P′(c)|``. Evaluating P(c)/P′(c) in ball arithmetic with coefficients that
+are balls (θ1, θ2 enclosures; z ranging over a box) bounds that radius for *every* polynomial of
+the family at once. If the n disks around n centres are pairwise disjoint and the leading
+coefficient ball excludes 0, each disk contains exactly one root of every member of the family (n
+disjoint disks, each with at least one of the n roots), so the roots are simple and each root is a
+continuous function of z on the box, confined to its own disk.
+
+**Which root.** Since M is positive semi-definite the law lives on [0, ∞) and has mass one, so
+``|G(x + iy)| <= 1/y``. At a height y_top where exactly one isolating disk meets the closed disk
+``|G| <= 1/y_top``, that disk holds G. Going down, the vertical segment is covered by boxes
+``{x} × [y_k, y_(k+1)]`` (the last one ``[x − δ, x + δ] × [0, y_1]``) on which the roots are
+isolated; G is continuous on C⁺ and is a root at every point, so it stays on one root track on
+each box; at the shared height y_k it lies in the previous box's disk, so when exactly one of the
+new disks meets it, that disk holds G on the whole new box. On the last box the roots stay
+isolated down to the real axis, so G extends continuously to [x − δ, x + δ] and ρ = −Im G(t + i0)/π
+there (Stieltjes inversion). The last step re-isolates the roots at z = x at full precision and
+keeps the only one that lies in the last box's disk.
+
+**Zero density.** At real x the coefficients are real, so the conjugate of a root is a root. If
+the disk of G meets no other disk after conjugation, conj(G) = G: ρ(x) = 0 exactly.
+
+Anything that does not meet these conditions (a point too close to a support edge, where two
+roots merge; θ2 or θ1 − θ2 balls that contain 0 without being known to vanish) raises
+:class:`~nrmt.numerics.certified_constants.NotCertifiableError` instead of returning a ball that
+is not a proof.
+"""
+
+import functools
+import math
+
+import numpy as np
+import sympy
+from flint import acb, arb, arb_poly, ctx
+
+from nrmt.numerics.certified_constants import (
+    NotCertifiableError,
+    arb_value,
+    certified_constants,
+    enclosure,
+    to_arb,
+    working_precision,
+)
+from nrmt.theory.activations import to_sympy_number
+
+__all__ = [
+    "CertifiedOneLayer",
+    "certified_density",
+    "certified_discriminant_roots",
+    "isolate_roots",
+]
+
+_CONTINUATION_PREC = 128
+_MAX_STEPS = 400
+
+
+# --------------------------------------------------------------------------- root inclusion
+
+def _horner(coeffs, c):
+    """P(c) and P'(c), coefficients highest degree first."""
+    p = acb(0)
+    dp = acb(0)
+    for a in coeffs:
+        dp = dp * c + p
+        p = p * c + a
+    return p, dp
+
+
+def _disks_overlap(d1, d2):
+    """False only if the two disks (ball centre, radius) are certainly disjoint."""
+    (c1, r1), (c2, r2) = d1[:2], d2[:2]
+    return not (abs(c1 - c2).lower() > r1 + r2)
+
+
+class Disk(tuple):
+    """An inclusion disk ``(centre, radius, isolated)``: ``centre`` an ``acb`` ball (the disk is
+    the union of the closed disks of that radius around its points), ``isolated`` true when the
+    disk is certainly disjoint from every other disk of its set, hence holds exactly one root."""
+
+    __slots__ = ()
+
+    def __new__(cls, centre, radius, isolated):
+        return super().__new__(cls, (centre, radius, isolated))
+
+
+def _validate(coeffs, centres):
+    """Gerschgorin inclusion disks for the roots of every polynomial in the coefficient balls.
+
+    With distinct centres c_i and the Weierstrass corrections
+    W_i = P(c_i) / (a_n Π_{j≠i} (c_i − c_j)), P(λ)/a_n is the characteristic polynomial of
+    diag(c) − W 1ᵀ (Smith 1970), so by Gerschgorin's theorem every root lies in a disk
+    |λ − (c_i − W_i)| <= (n − 1)|W_i|, and a disk disjoint from all the others holds exactly one
+    root. Ball arithmetic bounds W_i for every member of the family at once. Returns a list of
+    :class:`Disk` or None when some W_i is not finite (coinciding centres, a leading coefficient
+    that may vanish).
+    """
+    n = len(coeffs) - 1
+    if coeffs[0].contains(0):
+        return None
+    raw = []
+    for i, c in enumerate(centres):
+        p, _dp = _horner(coeffs, c)
+        q = coeffs[0]
+        for j, cj in enumerate(centres):
+            if j != i:
+                q = q * (c - cj)
+        if q.contains(0):
+            return None
+        w = p / q
+        if not w.is_finite():
+            return None
+        raw.append((c - w, (max(n - 1, 1) * abs(w)).upper()))
+    return [Disk(c, r, not any(_disks_overlap((c, r), raw[j]) for j in range(n) if j != i))
+            for i, (c, r) in enumerate(raw)]
+
+
+def _exact_centre(c):
+    return acb(c.real.mid(), c.imag.mid())
+
+
+def _approximate_roots(coeffs, high):
+    """Approximate roots of the midpoint polynomial (numpy in double, flint at high precision)."""
+    mids = [acb(a.real.mid(), a.imag.mid()) for a in coeffs]
+    if not high:
+        with np.errstate(all="ignore"):
+            r = np.roots([complex(m) for m in mids])
+        if len(r) != len(coeffs) - 1 or not np.all(np.isfinite(r)):
+            return None
+        return [acb(complex(v)) for v in r]
+    with np.errstate(all="ignore"):
+        r = np.roots([complex(m) for m in mids])
+    if len(r) != len(coeffs) - 1 or not np.all(np.isfinite(r)):
+        return None
+    # Newton's method at the working precision on the midpoint polynomial (quadratic convergence
+    # from double precision); only the centres come from here, the radii are proved afterwards
+    centres = [acb(complex(v)) for v in r]
+    steps = max(2, int(math.ceil(math.log2(max(ctx.prec, 64) / 40))) + 2)
+    for _ in range(steps):
+        new = []
+        for c in centres:
+            p, dp = _horner(mids, c)
+            if dp.contains(0):
+                return None
+            new.append(_exact_centre(c - p / dp))
+        centres = new
+    return centres
+
+
+def isolate_roots(coeffs, high=False):
+    """Inclusion disks for the roots of every polynomial whose coefficients lie in the balls
+    ``coeffs`` (highest degree first): a list of :class:`Disk` (every root lies in their union;
+    an ``isolated`` disk holds exactly one root), or None.
+
+    >>> disks = isolate_roots([acb(1), acb(0), acb(-2)])  # G**2 - 2
+    >>> sorted(float(d[0].real) for d in disks)
+    [-1.414213562373095, 1.414213562373095]
+    >>> all(d[2] and d[1] < 1e-12 for d in disks)
+    True
+    """
+    centres = _approximate_roots(coeffs, high)
+    if centres is None:
+        return None
+    return _validate(coeffs, centres)
+
+
+# --------------------------------------------------------------------------- the family
+
+class _Family:
+    """The quartic of the one-layer law with ball parameters and its (certified) degree."""
+
+    def __init__(self, phi, psi, theta1, theta2):
+        from nrmt.theory.equations.one_layer import quartic_coefficients
+
+        self._coefficients = quartic_coefficients
+        self.phi_exact = _positive_exact(phi, "phi")
+        self.psi_exact = _positive_exact(psi, "psi")
+        t1, t1_exact = _theta(theta1, "theta1")
+        t2, t2_exact = _theta(theta2, "theta2")
+        self.theta1, self.theta2 = t1, t2
+        self.theta1_exact, self.theta2_exact = t1_exact, t2_exact
+        if t2_exact is not None and t2_exact == 0:
+            self.degree = 2  # Marchenko–Pastur: a4 = a3 = 0 exactly
+        elif t1_exact is not None and t2_exact is not None and sympy.simplify(t1_exact - t2_exact) == 0:
+            self.degree = 3  # product Wishart: a4 = 0 exactly
+        else:
+            self.degree = 4
+        self._balls = {}
+
+    def balls(self, prec):
+        """φ, ψ, θ1, θ2 as balls at precision ``prec`` (θ balls as given when not exact)."""
+        if prec not in self._balls:
+            with ctx.workprec(prec):
+                vals = [arb_value(self.phi_exact), arb_value(self.psi_exact)]
+                for ball, exact in ((self.theta1, self.theta1_exact), (self.theta2, self.theta2_exact)):
+                    vals.append(arb_value(exact) if exact is not None else ball)
+            self._balls[prec] = vals
+        return self._balls[prec]
+
+    def check(self):
+        with ctx.workprec(_CONTINUATION_PREC):
+            phi, psi, t1, t2 = self.balls(_CONTINUATION_PREC)
+            if self.degree == 4:
+                if not t2 > 0:
+                    raise NotCertifiableError(
+                        f"theta2 = {t2} is not certified > 0: pass theta2 = 0 exactly for "
+                        "Marchenko–Pastur (an even activation is detected automatically)")
+                if not t1 - t2 > 0:
+                    raise NotCertifiableError(
+                        f"theta1 - theta2 = {t1 - t2} is not certified > 0: pass equal exact values "
+                        "for a linear activation (product Wishart)")
+            elif self.degree == 3:
+                if not t2 > 0:
+                    raise NotCertifiableError(f"theta2 = {t2} is not certified > 0")
+            elif not t1 > 0:
+                raise NotCertifiableError(f"theta1 = {t1} is not certified > 0")
+
+    def coefficients(self, z, prec):
+        """Coefficient balls (highest first, trimmed to the certified degree) at the z ball."""
+        phi, psi, t1, t2 = self.balls(prec)
+        a = [acb(c) for c in self._coefficients(z, phi, psi, t1, t2)]
+        if len(a) != 5:
+            raise ValueError(f"expected 5 quartic coefficients, got {len(a)}")
+        return a[4 - self.degree:]
+
+
+def _positive_exact(value, what):
+    v = to_sympy_number(value, what)
+    if v.free_symbols or not v.is_real or not v > 0:
+        raise ValueError(f"{what} must be a number > 0, got {value}")
+    return v
+
+
+def _theta(value, what):
+    """(ball or None, exact sympy number or None)."""
+    if isinstance(value, arb):
+        if not value.is_finite():
+            raise ValueError(f"{what} must be finite, got {value}")
+        if value.is_exact():
+            m = value.mid().man_exp()
+            num = sympy.Integer(int(m[0])) * sympy.Integer(2) ** int(m[1])
+            return None, num
+        return value, None
+    v = to_sympy_number(value, what)
+    if v.free_symbols or not v.is_real or v < 0:
+        raise ValueError(f"{what} must be a number >= 0, got {value}")
+    return None, v
+
+
+# --------------------------------------------------------------------------- the physical root
+
+def _box(x, y_lo, y_hi, delta):
+    """The acb box [x − δ, x + δ] × [y_lo, y_hi] (exact rational endpoints as balls)."""
+    re = x if delta == 0 else x + arb(0, delta)
+    mid = (y_lo + y_hi) / 2
+    im = mid + arb(0, ((y_hi - y_lo) / 2).upper())
+    return acb(re, im)
+
+
+def _top(family, x):
+    """(y_top, disk of G at x + i y_top): the only isolating disk meeting |G| <= 1/y_top."""
+    phi, psi, t1, t2 = family.balls(_CONTINUATION_PREC)
+    y = arb(2) ** int(math.ceil(math.log2(8 * (1 + float(x.upper()) + 4 * float(t1.upper())))))
+    for _ in range(40):
+        disks = isolate_roots(family.coefficients(acb(x, y), _CONTINUATION_PREC))
+        if disks is not None:
+            near = [d for d in disks if not abs(d[0]).lower() > d[1] + 1 / y]
+            if len(near) == 1 and near[0][2]:
+                return y, near[0]
+        y = y * 2
+    raise NotCertifiableError(f"could not separate the physical root at large Im z for x = {x}")
+
+
+def _physical_root(family, xq, prec):
+    """A disk (centre, radius) that contains G(x + i0), and all the isolating disks at z = x."""
+    with ctx.workprec(_CONTINUATION_PREC):
+        x = to_arb(xq)
+        y, disk = _top(family, x)
+        h = y / 2
+        steps = 0
+        while True:
+            steps += 1
+            if steps > _MAX_STEPS:
+                raise NotCertifiableError(
+                    f"x = {xq} is too close to a support edge (or to a point where two roots of "
+                    "the quartic meet) to certify the density there")
+            final = not h < y
+            y_lo = arb(0) if final else y - h
+            delta = (min(y, x / 2) / 2).upper() if final else 0
+            disks = isolate_roots(family.coefficients(_box(x, y_lo, y, delta), _CONTINUATION_PREC))
+            if disks is not None:
+                linked = [d for d in disks if _disks_overlap(d, disk)]
+                if len(linked) == 1 and linked[0][2]:
+                    disk = linked[0]
+                    if final:
+                        break
+                    y = y_lo
+                    h = (h * 2).min(y)
+                    continue
+            h = h / 2
+    with ctx.workprec(prec):
+        x = to_arb(xq)
+        tight = isolate_roots(family.coefficients(acb(x), prec), high=True)
+        if tight is None:
+            raise NotCertifiableError(f"cannot isolate the roots of the quartic at x = {xq}")
+        linked = [d for d in tight if _disks_overlap(d, disk)]
+        if len(linked) != 1 or not linked[0][2]:
+            raise NotCertifiableError(f"cannot single out the physical root at x = {xq}")
+        return linked[0], tight
+
+
+def _density_ball(family, xq, prec):
+    x_exact = to_sympy_number(xq, "x")
+    if x_exact.free_symbols or not x_exact.is_real:
+        raise ValueError(f"x must be a real number, got {xq}")
+    if x_exact < 0:
+        return arb(0)  # M is positive semi-definite: no mass on (-oo, 0)
+    if x_exact == 0:
+        raise NotCertifiableError("x = 0 carries the atom and the singular part: no certified density there")
+    phys, tight = _physical_root(family, x_exact, prec)
+    c, r = phys[0], phys[1]
+    with ctx.workprec(prec):
+        conj = (c.conjugate(), r)
+        others = [d for d in tight if d is not phys]
+        if not any(_disks_overlap(conj, d) for d in others):
+            return arb(0)  # the physical root is its own conjugate: real, ρ(x) = 0
+        im = c.imag + arb(0, r)
+        rho = -im / arb.pi()
+        if rho.contains(0):
+            rho = rho.nonnegative_part()
+        return rho
+
+
+def certified_density(x, phi, psi, theta1, theta2, dps=15):
+    """Balls guaranteed to contain the one-layer density ρ(x) at each point.
+
+    Parameters
+    ----------
+    x : number or sequence of numbers
+        Points (floats mean their shortest decimal, as elsewhere in nrmt; x < 0 gives exactly 0;
+        x = 0 is refused).
+    phi, psi : number
+        φ = n0/m > 0, ψ = n0/n1 > 0 (exact).
+    theta1, theta2 : number or flint.arb
+        θ1, θ2 as exact numbers or as enclosures (e.g. :class:`CertifiedConstants` fields). θ2 = 0
+        exactly gives Marchenko–Pastur (quadratic), θ1 = θ2 exactly the product-Wishart cubic.
+    dps : int
+        Digits: the balls are about ``10**-(dps+5)`` wide or less (when θ1, θ2 are that tight).
+
+    Returns
+    -------
+    list of flint.arb
+        One ball per point, each containing the exact density (the atom at 0 excluded).
+
+    Raises
+    ------
+    NotCertifiableError
+        Points too close to a support edge, undecidable degenerate degrees.
+
+    Notes
+    -----
+    The quartic is Pennington & Worah (2017), Theorem 1 with the substitution P = (zG − 1 + ψ)/ψ,
+    t = 1/(zψ) (see ``docs/theory.md``); the root selection argument is in the module docstring
+    and ``docs/certified.md``.
+
+    Examples
+    --------
+    Marchenko–Pastur with c = φ/ψ = 1/2, scale 1, at x = 1:
+    ρ(1) = √((b − 1)(1 − a)) / (2π c) with a, b = (1 ∓ √c)².
+
+    >>> from flint import ctx
+    >>> [b] = certified_density([1], phi=1, psi=2, theta1=1, theta2=0, dps=30)
+    >>> with ctx.workprec(200):
+    ...     c = arb(1) / 2
+    ...     a, bb = (1 - c.sqrt()) ** 2, (1 + c.sqrt()) ** 2
+    ...     b.contains(((bb - 1) * (1 - a)).sqrt() / (2 * arb.pi() * c))
+    True
+    """
+    points = list(x) if isinstance(x, (list, tuple, np.ndarray)) else [x]
+    if not points:
+        raise ValueError("x must contain at least one point")
+    prec = working_precision(dps)
+    family = _Family(phi, psi, theta1, theta2)
+    family.check()
+    return [_density_ball(family, p, prec) for p in points]
+
+
+# --------------------------------------------------------------------------- support edges
+
+_Z, _T1, _T2, _G = sympy.symbols("z theta1 theta2 G")
+
+
+@functools.lru_cache(maxsize=32)
+def _discriminant_factors(phi, psi, degree):
+    """Irreducible factors (over Q(θ1, θ2)) in z of the discriminant in G of the quartic, for exact
+    φ, ψ and symbolic θ1, θ2, the degenerate degrees substituted first; z and constants dropped."""
+    from nrmt.theory.equations.one_layer import quartic_coefficients
+
+    t1, t2 = _T1, _T2
+    if degree == 2:
+        t2 = sympy.S.Zero
+    elif degree == 3:
+        t1 = t2
+    coeffs = [sympy.expand(c) for c in quartic_coefficients(_Z, phi, psi, t1, t2)]
+    coeffs = coeffs[4 - degree:]
+    if coeffs[0] == 0:
+        raise NotCertifiableError("the leading coefficient of the quartic vanishes identically")
+    poly = sympy.Poly(sum(c * _G ** (degree - k) for k, c in enumerate(coeffs)), _G)
+    disc = sympy.expand(sympy.discriminant(poly).as_expr())
+    _const, factors = sympy.factor_list(disc, _Z)
+    out = []
+    for f, _mult in factors:
+        pf = sympy.Poly(f, _Z)
+        if pf.degree() < 1 or pf.monoms() == [(1,)]:
+            continue  # constants and the factor z (the degenerate point z = 0)
+        out.append(tuple(sympy.expand(c) for c in pf.all_coeffs()))
+    return tuple(out)
+
+
+def _evaluate(expr, values):
+    """A polynomial in θ1, θ2 with rational coefficients, evaluated on balls."""
+    if expr.is_Symbol:
+        return values[expr]
+    if expr.is_Rational:
+        return arb_value(expr)
+    if expr.is_Add:
+        out = _evaluate(expr.args[0], values)
+        for t in expr.args[1:]:
+            out = out + _evaluate(t, values)
+        return out
+    if expr.is_Mul:
+        out = _evaluate(expr.args[0], values)
+        for t in expr.args[1:]:
+            out = out * _evaluate(t, values)
+        return out
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 0:
+        return _evaluate(expr.base, values) ** int(expr.exp)
+    raise TypeError(f"unexpected term {expr} in the discriminant")
+
+
+def certified_discriminant_roots(phi, psi, theta1, theta2, dps=15):
+    """Enclosures of the real roots z ≠ 0 of the discriminant (in G) of the one-layer quartic.
+
+    The support edges of the law are among these points (some roots are spurious: there ρ does
+    not switch on or off). The discriminant is formed symbolically (exact φ, ψ; symbols θ1, θ2),
+    factored over Q(θ1, θ2) in z, and the roots of each irreducible factor are isolated with the
+    θ enclosures (see :func:`isolate_roots`); a root disk that is its own conjugate's only
+    candidate holds a real root. Each returned ball contains exactly one real root of its factor,
+    and every real non-zero root is in one of them.
+
+    Returns
+    -------
+    list of flint.arb
+        Sorted balls.
+
+    Raises
+    ------
+    NotCertifiableError
+        If the roots cannot be isolated (a leading coefficient ball containing 0, roots too close).
+
+    Examples
+    --------
+    Marchenko–Pastur with c = φ/ψ = 4, scale 1: edges (1 ∓ 2)² = 1 and 9.
+
+    >>> [lo, hi] = certified_discriminant_roots(2, 0.5, 1, 0, dps=20)
+    >>> lo.contains(1), hi.contains(9)
+    (True, True)
+    """
+    prec = working_precision(dps)
+    family = _Family(phi, psi, theta1, theta2)
+    family.check()
+    factors = _discriminant_factors(family.phi_exact, family.psi_exact, family.degree)
+    real = []
+    with ctx.workprec(prec):
+        _phi, _psi, t1, t2 = family.balls(prec)
+        values = {_T1: t1, _T2: t2}
+        for coeffs in factors:
+            balls = [acb(_evaluate(c, values)) for c in coeffs]
+            disks = isolate_roots(balls, high=True)
+            if disks is None:
+                raise NotCertifiableError("cannot isolate the roots of the discriminant")
+            if not all(d[2] for d in disks):
+                raise NotCertifiableError("cannot isolate the roots of the discriminant")
+            for i, (c, r, _iso) in enumerate(disks):
+                others = [dd for j, dd in enumerate(disks) if j != i]
+                if any(_disks_overlap((c.conjugate(), r), dd) for dd in others):
+                    continue  # non-real: its conjugate is another disk's root
+                real.append(c.real + arb(0, r))
+    return sorted(real, key=lambda b: float(b.mid()))
+
+
+# --------------------------------------------------------------------------- convenience
+
+class CertifiedOneLayer:
+    """Certified constants and density of the one-layer law of an activation.
+
+    Parameters
+    ----------
+    activation : str, sympy expression or Activation
+        Symbolic (callables cannot be certified).
+    phi, psi : number
+        Ratios φ = n0/m and ψ = n0/n1.
+    sigma : number
+        σ = σ_w σ_x.
+    dps : int
+        Digits.
+
+    Examples
+    --------
+    >>> law = CertifiedOneLayer("x**3 - 3*x", phi=1, psi=2, dps=20)   # θ2 = 0: Marchenko–Pastur
+    >>> law.constants.exact["theta2"]
+    0
+    >>> law.enclosures([3])["density"][0][0] < law.enclosures([3])["density"][0][1]
+    True
+    """
+
+    def __init__(self, activation, phi, psi, sigma=1, dps=15):
+        self.dps = dps
+        self.phi, self.psi = phi, psi
+        self.constants = certified_constants(activation, sigma=sigma, dps=dps + 10)
+        ex = self.constants.exact
+        self._theta1 = ex.get("theta1", self.constants.theta1)
+        self._theta2 = ex.get("theta2", self.constants.theta2)
+
+    def density(self, x):
+        """Balls for ρ at the points ``x`` (see :func:`certified_density`)."""
+        return certified_density(x, self.phi, self.psi, self._theta1, self._theta2, dps=self.dps)
+
+    def discriminant_roots(self):
+        """Enclosures of the real roots of the discriminant (support edges among them)."""
+        return certified_discriminant_roots(self.phi, self.psi, self._theta1, self._theta2, dps=self.dps)
+
+    def enclosures(self, x):
+        """``{"density": [[lo, hi], ...]}`` outward-rounded decimal strings at ``dps`` digits."""
+        return {"density": [enclosure(b, self.dps) for b in self.density(x)]}
