@@ -107,10 +107,13 @@ def register(subparsers):
     p.add_argument("--numeric", action="store_true",
                    help="skip closed forms: quadrature only")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--certified", action="store_true",
+                   help="also print rigorous enclosures [lo, hi] of mean, theta1, theta2 (ball "
+                   "arithmetic; JSON key 'enclosures')")
     p.set_defaults(func=run)
 
 
-def build_result(expr, sigma=None, dps=15, hermite=0, params=(), exact=True):
+def build_result(expr, sigma=None, dps=15, hermite=0, params=(), exact=True, certified=False):
     """The result as a dict (the JSON object printed by ``nrmt constants --json``)."""
     from nrmt.theory.activations import Activation
     from nrmt.theory.constants import constants
@@ -137,6 +140,10 @@ def build_result(expr, sigma=None, dps=15, hermite=0, params=(), exact=True):
     out["method"] = dict(c.method)
     out["error"] = {k: decimal(v, 3) if v is not None else None for k, v in c.error.items()}
     out["symbolic"] = symbolic
+    if certified:
+        from nrmt.numerics.certified_constants import certified_constants
+
+        out["enclosures"] = certified_constants(act, sigma=sig, dps=dps).enclosures(dps)
     return out
 
 
@@ -154,7 +161,8 @@ def _sympy_str(value):
 def run(args):
     """Run ``nrmt constants``; returns the exit code."""
     result = build_result(args.expr, sigma=args.sigma, dps=args.dps, hermite=args.hermite,
-                          params=args.param, exact=not args.numeric)
+                          params=args.param, exact=not args.numeric,
+                          certified=getattr(args, "certified", False))
     if args.json:
         emit_json(result)
     else:
@@ -191,4 +199,9 @@ def format_table(result):
             value = result["hermite"][k] if k < len(result["hermite"]) else "-"
             exact = result["exact"]["hermite"][k] if k < len(result["exact"]["hermite"]) else None
             lines.append(f"  c_{k:<3} {value:<{max(result['dps'] + 8, 12)}}  {exact or ''}")
+    if result.get("enclosures"):
+        lines.append("")
+        lines.append("certified enclosures (ball arithmetic, rounded outward)")
+        for key, (lo, hi) in result["enclosures"].items():
+            lines.append(f"  {key:<8} [{lo}, {hi}]")
     return "\n".join(lines) + "\n"
