@@ -51,6 +51,7 @@ __all__ = [
     "NAMED",
     "FUNCTIONS",
     "kinks_of",
+    "branch_at",
 ]
 
 #: The variable every activation expression uses.
@@ -443,6 +444,68 @@ def kinks_of(expr):
     return tuple(numeric) + tuple(symbolic)
 
 
+def branch_at(expr, point):
+    """The smooth branch of ``expr`` valid around ``x = point`` (a numeric point that is not a kink).
+
+    ``Max``/``Min``/``Abs``/``sign``/``Heaviside``/``Piecewise`` are replaced by the branch they take
+    at ``point``. Raises ``ValueError`` when a branch cannot be decided (free parameters inside a
+    condition, or a Dirac delta).
+
+    >>> branch_at(Activation("hardtanh").expr, 3)
+    1
+    >>> branch_at(Activation("leaky_relu(x, a)").expr, -1)
+    a*x
+    """
+    if not expr.args:
+        return expr
+    if not expr.has(Max, Min, Abs, sign, Heaviside, Piecewise, DiracDelta):
+        return expr
+    if isinstance(expr, DiracDelta):
+        raise ValueError(f"cannot decide the branch of {expr} at x = {point}")
+    if isinstance(expr, Piecewise):
+        for value, cond in expr.args:
+            truth = cond.subs(X, point)
+            if truth not in (sympy.true, sympy.false):
+                raise ValueError(f"cannot decide the branch of {expr} at x = {point}")
+            if truth is sympy.true:
+                return branch_at(value, point)
+        raise ValueError(f"cannot decide the branch of {expr} at x = {point}")
+    args = [branch_at(a, point) for a in expr.args]
+
+    def at(u):
+        val = u.subs(X, point)
+        if not val.is_number:
+            raise ValueError(f"cannot decide the branch of {expr} at x = {point}")
+        val = sympy.nsimplify(val) if val.is_Float else val
+        return val
+
+    if isinstance(expr, (Max, Min)):
+        vals = [at(a) for a in args]
+        try:
+            idx = vals.index(max(vals) if isinstance(expr, Max) else min(vals))
+        except TypeError:
+            raise ValueError(f"cannot decide the branch of {expr} at x = {point}") from None
+        return args[idx]
+    if isinstance(expr, (Abs, sign, Heaviside)):
+        u = args[0]
+        val = at(u)
+        if val.is_positive:
+            s = 1
+        elif val.is_negative:
+            s = -1
+        elif val == 0:
+            s = 0
+        else:
+            raise ValueError(f"cannot decide the branch of {expr} at x = {point}")
+        if isinstance(expr, Abs):
+            return s * u if s else u
+        if isinstance(expr, sign):
+            return sympy.Integer(s)
+        return S.One if s > 0 else (S.Zero if s < 0 else S.Half)
+    return expr.func(*args)
+
+
+
 # --------------------------------------------------------------------------- Activation
 
 class Activation:
@@ -572,11 +635,12 @@ class Activation:
             raise TypeError("a callable activation has no symbolic derivative")
         d = sympy.diff(self.expr, X)
         if self.expr.has(Piecewise):
-            for k in self.kinks:
-                if not k.is_number:
-                    continue
-                jump = sympy.limit(self.expr, X, k, "+") - sympy.limit(self.expr, X, k, "-")
-                jump = sympy.simplify(jump)
+            numeric = [k for k in self.kinks if k.is_number]
+            edges = [numeric[0] - 2] + numeric + [numeric[-1] + 2] if numeric else []
+            for i, k in enumerate(numeric):
+                left = branch_at(self.expr, (edges[i] + k) / 2)
+                right = branch_at(self.expr, (k + edges[i + 2]) / 2)
+                jump = sympy.simplify(right.subs(X, k) - left.subs(X, k))
                 if jump != 0:
                     d = d + jump * DiracDelta(X - k)
         out = Activation(d)

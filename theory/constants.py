@@ -12,9 +12,12 @@ With Z ~ N(0, 1) and σ = σ_w σ_x:
 References
 ----------
 .. [PW] J. Pennington and P. Worah, "Nonlinear random matrix theory for deep learning",
-   NeurIPS 2017, eq. (4) (definitions of η and ζ) and Theorem 1.
+   NeurIPS 2017 (NIPS 30), Sec. 3: the constants η and ζ entering their Theorem 1
+   (equation numbers not re-checked here; see docs/constants.md).
 .. [BP] L. Benigni and S. Péché, "Eigenvalue distribution of some nonlinear models of random
-   matrices", Electron. J. Probab. 26 (2021), paper 150, definition of θ1(f), θ2(f) (Theorem 2.3).
+   matrices", Electron. J. Probab. 26 (2021), doi:10.1214/21-EJP699 (arXiv:1904.03090): the
+   constants θ1(f), θ2(f) of their main theorem, with W, X of variances σ_w², σ_x² and
+   Y = f(WX/√n0), so that θ1 = η and θ2 = ζ.
 .. [Stein] C. Stein, Ann. Statist. 9 (1981), Lemma 1: E[Z g(Z)] = E g′(Z).
 """
 
@@ -124,7 +127,7 @@ def constants(activation, sigma=1, dps=15, hermite=0, exact=True):
         \theta_1 = \mathbb E f(\sigma Z)^2 - \mu^2,\quad
         \theta_2 = \big(\mathbb E[Z f(\sigma Z)]\big)^2 = \sigma^2 \big(\mathbb E f'(\sigma Z)\big)^2
 
-    (Pennington & Worah 2017, eq. (4): η, ζ; Benigni & Péché 2021: θ1, θ2; the second form of θ2
+    (Pennington & Worah 2017, Sec. 3: η, ζ; Benigni & Péché 2021: θ1, θ2; the second form of θ2
     is Stein's lemma.)
 
     Examples
