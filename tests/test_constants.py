@@ -1,0 +1,182 @@
+"""Tests of nrmt.theory.constants: μ, θ1 (η), θ2 (ζ), Hermite coefficients, E f′².
+
+References: closed forms derived by hand (ReLU, sign, hardtanh, erf, Hermite polynomials), the
+derivative form θ2 = σ²(E f′(σZ))² evaluated by an independent mpmath quadrature in this file,
+and the ζ = 0 / η = ζ special cases of Pennington–Worah.
+"""
+
+import math
+
+import mpmath
+import pytest
+import sympy
+from sympy import Rational, pi, sqrt
+
+from nrmt.theory.activations import Activation
+from nrmt.theory.constants import Constants, constants
+from nrmt.theory.errors import NotIntegrableError, NrmtError
+from nrmt.theory.gaussian import SIGMA
+
+
+def _close(value, ref, dps):
+    with mpmath.workdps(dps + 10):
+        ref = mpmath.mpf(sympy.N(ref, dps + 10))
+        return abs(value - ref) <= mpmath.mpf(10) ** (-dps) * max(abs(ref), mpmath.mpf(10) ** -3)
+
+
+@pytest.mark.parametrize("sigma", [Rational(1), Rational(5, 2)])
+def test_relu_closed_forms(sigma):
+    c = constants("relu", sigma=sigma, dps=30)
+    assert isinstance(c, Constants)
+    assert _close(c.mean, sigma / sqrt(2 * pi), 30)
+    assert _close(c.second_moment, sigma ** 2 / 2, 30)
+    assert _close(c.theta2, sigma ** 2 / 4, 30)
+    assert _close(c.theta1, sigma ** 2 / 2 - sigma ** 2 / (2 * pi), 30)
+    assert _close(c.derivative_second_moment, Rational(1, 2), 30)
+    assert c.method["theta1"] == c.method["theta2"] == "exact"
+    assert c.eta == c.theta1 and c.zeta == c.theta2
+
+
+def test_relu_symbolic_sigma():
+    c = constants("relu", sigma=SIGMA)
+    assert c.is_symbolic and c.theta1 is None
+    assert sympy.simplify(c.exact["mean"] - SIGMA / sqrt(2 * pi)) == 0
+    assert sympy.simplify(c.exact["theta2"] - SIGMA ** 2 / 4) == 0
+    assert sympy.simplify(c.exact["theta1"] - SIGMA ** 2 * (pi - 1) / (2 * pi)) == 0
+
+
+def test_hermite_cubic():
+    c = constants("x**3 - 3*x", hermite=5)
+    assert c.theta2 == 0 and c.theta1 == 6 and c.mean == 0
+    assert [float(v) for v in c.hermite] == [0, 0, 0, 6, 0, 0]
+    assert c.exact["theta2"] == 0 and c.exact["theta1"] == 6
+
+
+def test_sign_constants_and_undefined_derivative_moment():
+    c = constants("sign", dps=25)
+    assert _close(c.theta1, 1, 25) and _close(c.theta2, 2 / pi, 25)
+    assert c.derivative_second_moment is None
+    assert "Dirac" in c.method["derivative_second_moment"]
+
+
+def test_hardtanh_constants():
+    c = constants("hardtanh", dps=25, sigma=Rational(3, 2))
+    # θ2 = σ² P(|σZ| < 1)² = σ² erf(1/(σ√2))²
+    assert _close(c.theta2, Rational(9, 4) * sympy.erf(1 / (Rational(3, 2) * sqrt(2))) ** 2, 25)
+    assert _close(c.derivative_second_moment, sympy.erf(1 / (Rational(3, 2) * sqrt(2))), 25)
+
+
+def test_erf_closed_forms():
+    # η = (2/π) asin(2σ²/(1+2σ²)), ζ = 4σ²/(π(1+2σ²))
+    s = Rational(7, 5)
+    c = constants("erf", sigma=s, dps=30)
+    assert c.method["theta1"] == "exact"
+    assert _close(c.theta1, 2 / pi * sympy.asin(2 * s ** 2 / (1 + 2 * s ** 2)), 30)
+    assert _close(c.theta2, 4 * s ** 2 / (pi * (1 + 2 * s ** 2)), 30)
+
+
+def test_tanh_at_sigma_one_against_plain_mpmath():
+    # (the working notes' table rounds these to 0.394294 / 0.366880; the 6th decimal of ζ is 9)
+    c = constants("tanh", dps=25)
+    with mpmath.workdps(35):
+        eta = mpmath.quad(lambda z: mpmath.tanh(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
+        e1 = mpmath.quad(lambda z: mpmath.sech(z) ** 2 * mpmath.npdf(z), [-mpmath.inf, 0, mpmath.inf])
+        assert abs(c.theta1 - eta) < mpmath.mpf(10) ** -25
+        assert abs(c.theta2 - e1 ** 2) < mpmath.mpf(10) ** -25
+
+
+@pytest.mark.parametrize("text,mp_derivative", [
+    ("tanh", lambda t: 1 / mpmath.cosh(t) ** 2),
+    ("softplus", lambda t: 1 / (1 + mpmath.exp(-t))),
+    ("gelu", lambda t: mpmath.ncdf(t) + t * mpmath.npdf(t)),
+])
+def test_stein_equals_derivative_form(text, mp_derivative):
+    # θ2 = (E[Z f(σZ)])² (the library) against σ² (E f'(σZ))² by an independent quadrature
+    sigma = Rational(4, 5)
+    c = constants(text, sigma=sigma, dps=30, exact=False)
+    with mpmath.workdps(45):
+        s = mpmath.mpf(4) / 5
+        e = mpmath.quad(lambda z: mp_derivative(s * z) * mpmath.npdf(z), [-mpmath.inf, -3, 0, 3, mpmath.inf])
+        ref = s ** 2 * e ** 2
+        assert abs(c.theta2 - ref) <= mpmath.mpf(10) ** -30 * ref
+
+
+def test_softplus_and_gelu_exact_vs_quadrature():
+    g_exact = constants("gelu", dps=40)
+    g_quad = constants("gelu", dps=40, exact=False)
+    assert g_exact.method["theta1"] == "exact" and g_quad.method["theta1"] == "quadrature"
+    with mpmath.workdps(50):
+        for key in ("mean", "theta1", "theta2", "derivative_second_moment"):
+            a, b = getattr(g_exact, key), getattr(g_quad, key)
+            assert abs(a - b) <= mpmath.mpf(10) ** -40 * abs(a)
+    # softplus: E[Z softplus(Z)] = E sigmoid(Z) = 1/2 by symmetry, so θ2 = 1/4 exactly
+    sp = constants("softplus", dps=50)
+    assert sp.method["theta2"] == "quadrature"
+    assert _close(sp.theta2, Rational(1, 4), 50)
+
+
+def test_hermite_parseval_for_erf():
+    # θ2 = c_1², and Σ_{k≤K} c_k²/k! increases to θ1 (Bessel's inequality, then Parseval)
+    c = constants("erf", hermite=25, dps=20)
+    with mpmath.workdps(30):
+        assert abs(c.hermite[1] ** 2 - c.theta2) < mpmath.mpf(10) ** -19
+        partial = mpmath.fsum(c.hermite[k] ** 2 / math.factorial(k) for k in range(1, 26))
+        assert partial <= c.theta1 * (1 + mpmath.mpf(10) ** -18)
+        assert c.theta1 - partial < 1e-4
+
+
+def test_symbolic_parameter_expressions_evaluate_to_numbers():
+    c = constants("leaky_relu(x, a)", sigma=SIGMA, hermite=3)
+    a = sympy.Symbol("a", real=True)
+    assert c.theta1 is None and c.exact["theta1"].free_symbols == {a, SIGMA}
+    values = {a: Rational(1, 5), SIGMA: Rational(3, 2)}
+    numeric = constants(Activation("leaky_relu(x, a)", a=0.2), sigma=1.5, dps=30, hermite=3, exact=False)
+    for key in ("mean", "theta1", "theta2", "second_moment"):
+        assert _close(getattr(numeric, key), c.exact[key].subs(values), 28), key
+    for k in range(4):
+        assert _close(numeric.hermite[k], c.exact["hermite"][k].subs(values), 28)
+    assert _close(numeric.derivative_second_moment, c.exact["derivative_second_moment"].subs(values), 28)
+
+
+def test_polynomial_with_parameters():
+    c = constants("a*x + b*(x**2 - 1)")
+    a, b = sympy.Symbol("a", real=True), sympy.Symbol("b", real=True)
+    assert sympy.simplify(c.exact["theta1"] - (a ** 2 + 2 * b ** 2)) == 0
+    assert sympy.simplify(c.exact["theta2"] - a ** 2) == 0
+    assert c.exact["mean"] == 0
+
+
+def test_linear_activation_has_eta_equal_zeta():
+    c = constants("2*x + 1", sigma=Rational(3, 10))
+    assert c.theta1 == c.theta2 == mpmath.mpf("0.36")
+
+
+def test_cancellation_in_theta1():
+    # f = 100 + tanh(x)/100: θ1 = E tanh² / 10⁴ although E f² ≈ 10⁴
+    c = constants("100 + tanh(x)/100", dps=20)
+    with mpmath.workdps(30):
+        ref = constants("tanh(x)", dps=25).theta1 / 10 ** 4
+        assert abs(c.theta1 - ref) <= mpmath.mpf(10) ** -20 * ref
+
+
+def test_callable_activation():
+    c = constants(lambda t: mpmath.tanh(t), dps=20)
+    ref = constants("tanh", dps=20)
+    assert c.theta1 == ref.theta1 and c.theta2 == ref.theta2
+    assert c.derivative_second_moment is None and "callable" in c.method["derivative_second_moment"]
+    assert c.exact["theta1"] is None
+
+
+def test_errors():
+    with pytest.raises(NotIntegrableError, match="theta1"):
+        constants("exp(x**2/3)")  # E f finite, E f² infinite at σ = 1
+    with pytest.raises(NotIntegrableError):
+        constants("exp(x**2)")
+    with pytest.raises(ValueError, match="sigma"):
+        constants("relu", sigma=-1)
+    with pytest.raises(ValueError, match="dps"):
+        constants("relu", dps=0)
+    with pytest.raises(ValueError, match="hermite"):
+        constants("relu", hermite=-1)
+    with pytest.raises(NrmtError, match="free symbols"):
+        constants("tanh(a*x)")
