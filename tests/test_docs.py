@@ -61,3 +61,63 @@ def test_gallery_figures_are_in_the_site(site):
         assert os.path.basename(src) in made, f"gallery image {src} was not drawn"
     for name in made:
         assert os.path.getsize(os.path.join(gallery, name)) > 5000, f"{name} looks empty"
+
+
+# --------------------------------------------------------------------------------------------
+# The commands shown in the pages are real: every ``$ nrmt ...`` line of a ``console`` block is
+# run (in-process) and its output compared with the page, doctest-style ("..." matches anything,
+# whitespace is normalised). A page that drifts from the code fails here.
+
+DOCS = os.path.join(ROOT, "docs")
+_BLOCK = re.compile(r"```console\n(.*?)```", re.S)
+
+
+def _console_examples():
+    out = []
+    for dirpath, _, names in os.walk(DOCS):
+        for name in sorted(names):
+            if not name.endswith(".md"):
+                continue
+            path = os.path.join(dirpath, name)
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+            for block in _BLOCK.findall(text):
+                cmd, expected = None, []
+                for line in block.splitlines() + ["$ "]:
+                    if line.startswith("$ "):
+                        if cmd is not None:
+                            out.append((os.path.relpath(path, DOCS), cmd, "\n".join(expected)))
+                        cmd, expected = line[2:].strip() or None, []
+                    elif cmd is not None:
+                        expected.append(line)
+    return out
+
+
+EXAMPLES = _console_examples()
+
+
+@pytest.mark.parametrize("page,cmd,expected", EXAMPLES,
+                         ids=[f"{p}:{c[:50]}" for p, c, _ in EXAMPLES])
+def test_console_example(page, cmd, expected, capsys, tmp_path, monkeypatch):
+    import doctest
+    import shlex
+
+    from nrmt.cli import main
+
+    argv = shlex.split(cmd)
+    assert argv[0] == "nrmt", f"{page}: only nrmt commands are run, got {cmd!r}"
+    monkeypatch.chdir(tmp_path)  # commands writing files (--output, --plot) write here
+    try:
+        code = main(argv[1:])
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    got = out + err
+    checker = doctest.OutputChecker()
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    want = expected.strip() + "\n"
+    assert checker.check_output(want, got.strip() + "\n", flags), (
+        f"{page}: `{cmd}` (exit {code}) printed\n{got}\nbut the page shows\n{expected}"
+    )
+    if "error:" not in expected:
+        assert code == 0, f"{page}: `{cmd}` exited with {code}: {err}"
