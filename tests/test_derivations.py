@@ -29,8 +29,12 @@ def test_derivation_runs(script):
     assert "# %%" in text, "a derivation is a script with '# %%' cells (opens as a notebook with jupytext)"
     assert "assert" in text, "a derivation asserts its identities"
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True,
-                          timeout=TIME_LIMIT, env=dict(os.environ, MPLBACKEND="Agg"))
+    try:
+        proc = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True,
+                              timeout=TIME_LIMIT, env=dict(os.environ, MPLBACKEND="Agg"))
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{os.path.basename(script)} did not finish in {TIME_LIMIT} s; a derivation "
+                    "should run in seconds")
     seconds = time.perf_counter() - t0
     assert proc.returncode == 0, (
         f"{os.path.basename(script)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
