@@ -1,0 +1,512 @@
+r"""Algebraic laws: the Stieltjes transform solves a polynomial equation :math:`P(G, z) = 0`.
+
+:class:`AlgebraicLaw` is a :class:`~nrmt.numerics.law.Law` given by the table of coefficients
+:math:`c_{ij}` of
+
+.. math::  P(G, z) = \sum_{i=0}^{d} \sum_{j} c_{ij}\, z^j\, G^i = 0,
+
+(exact sympy numbers, integers, fractions, floats or ``mpf``). It supplies the hooks of ``Law``:
+
+* **physical branch by continuation** (``_stieltjes_float``): for every target ``x + i y`` start at
+  ``x + i Y`` with ``Y = 100 (|x| + scale)`` from :math:`G = 1/z` and follow the root down the vertical
+  path to ``y`` (or to the real axis), vectorised over all points. Each step is a Newton correction
+  from the previous root, accepted only when Smale's :math:`\alpha`-test certifies that Newton
+  converges to the root nearest to the previous one (:math:`\alpha = \beta\gamma < 0.03`), else the
+  step is halved; where the steps get tiny (roots about to collide) the nearest root among all roots
+  (batched companion-matrix eigenvalues) is taken. On the real axis (real coefficients), a root and
+  its conjugate are both roots and the boundary value from the upper half plane is the one with
+  ``Im G <= 0``. The result is polished by Newton in ``longdouble``, which also gives the error
+  bound used to certify the digits (``_stieltjes_float_error``).
+* **mpmath path** (``_stieltjes_mp``): Newton at the working precision from the float seed when the
+  :math:`\alpha`-test certifies it, else the root nearest to the seed among all roots
+  (``mpmath.polyroots``); without a seed (a point the float path cannot represent), the same
+  continuation as above in mpmath arithmetic.
+* **support** (``_support``): the candidate edges are the real roots of the discriminant of
+  :math:`P` in :math:`G` (a polynomial in :math:`z`) and the real zeros of the leading coefficient;
+  an interval between consecutive candidates belongs to the support when the density at its middle
+  is positive; spurious candidates (density positive, or zero, on both sides) are dropped.
+* **atom** (``_atom``): the limit of :math:`zG(z)` as :math:`z = iy \to 0`, unless given.
+
+References
+----------
+.. [1] S. Smale, "Newton's method estimates from data at one point" (1986); L. Blum, F. Cucker,
+   M. Shub, S. Smale, *Complexity and Real Computation* (1998), Ch. 8, Thm 2 (the alpha-theorem).
+.. [2] N. R. Rao and A. Edelman, "The polynomial method for random matrices", Found. Comput. Math. 8
+   (2008) (laws with algebraic Stieltjes transforms; edges from the discriminant).
+
+Examples
+--------
+The Marchenko–Pastur law with ratio c = 1/2 and scale 1: :math:`c z G^2 - (z + c - 1) G + 1 = 0`.
+
+>>> from fractions import Fraction
+>>> c = Fraction(1, 2)
+>>> law = AlgebraicLaw([[1], [-(c - 1), -1], [0, c]], dps=30)
+>>> [str(e) for e in law.support[0]]        # (1 -+ sqrt(c))^2
+['0.0857864376269049511983112757903', '2.91421356237309504880168872421']
+>>> float(law.density(1))                    # sqrt((b - 1)(1 - a)) / (2 pi c)
+0.4501581580785531
+"""
+
+import math
+import numbers
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from nrmt.numerics.law import Law
+from nrmt.theory.errors import NoConvergence, NrmtError
+
+__all__ = ["AlgebraicLaw"]
+
+_ALPHA = 0.03          # certified nearest-root step: alpha = beta * gamma below this
+_H_MIN = 1e-3          # smallest log-step before falling back to all roots
+_MAX_STEPS = 2000
+
+
+def _to_sympy(c):
+    """An exact sympy number for a coefficient (floats and mpf converted exactly)."""
+    if isinstance(c, sp.Basic):
+        return c
+    if isinstance(c, bool):
+        raise TypeError(f"expected a number, got {c!r}")
+    if isinstance(c, numbers.Integral):
+        return sp.Integer(int(c))
+    if isinstance(c, Fraction):
+        return sp.Rational(c.numerator, c.denominator)
+    if isinstance(c, float):
+        if not math.isfinite(c):
+            raise ValueError(f"coefficients must be finite, got {c!r}")
+        n, d = c.as_integer_ratio()
+        return sp.Rational(n, d)
+    if isinstance(c, mpmath.mpf):
+        if not mpmath.isfinite(c):
+            raise ValueError(f"coefficients must be finite, got {c!r}")
+        man, exp = mpmath.mpf(c).man_exp
+        return sp.Integer(man) * sp.Integer(2) ** exp
+    if isinstance(c, (numbers.Real,)):
+        return _to_sympy(float(c))
+    raise TypeError(f"expected a real number as coefficient, got {type(c).__name__}: {c!r}")
+
+
+def _taylor(A, g):
+    """Normalised Taylor coefficients T_k = p^(k)(g)/k!, k = 0..d, of p = sum A[i] G^(d-i)."""
+    b = list(A)
+    T = []
+    while b:
+        acc = b[0]
+        q = [acc]
+        for c in b[1:]:
+            acc = acc * g + c
+            q.append(acc)
+        T.append(q[-1])
+        b = q[:-1]
+    return T
+
+
+def _alpha_gamma(T):
+    """Smale's beta, gamma from the Taylor coefficients (numpy arrays)."""
+    t1 = T[1]
+    with np.errstate(all="ignore"):
+        beta = np.abs(T[0] / t1)
+        gamma = np.zeros(np.shape(beta))
+        for k in range(2, len(T)):
+            gamma = np.maximum(gamma, np.abs(T[k] / t1) ** (1.0 / (k - 1)))
+    return beta, gamma
+
+
+class AlgebraicLaw(Law):
+    """A law whose Stieltjes transform solves :math:`\\sum_{i,j} c_{ij} z^j G^i = 0`.
+
+    Parameters
+    ----------
+    table : sequence of sequences
+        ``table[i][j]`` is the coefficient of :math:`G^i z^j` (real numbers: sympy exact, int,
+        Fraction, float or mpf). Rows of :math:`G`-degrees whose coefficients all vanish are
+        dropped (degenerate degrees).
+    dps : int, optional
+        Decimal digits of the answers (default 15, the float path).
+    atom : number, optional
+        The mass at 0 when known in closed form (else the limit of :math:`zG(z)` at 0).
+    moments : callable, optional
+        ``moments(k)`` → list of the first ``k`` raw moments (mpf at the current precision).
+
+    Raises
+    ------
+    ValueError
+        If the polynomial has degree < 1 in G, or a coefficient is not finite.
+    """
+
+    def __init__(self, table, dps=15, *, atom=None, moments=None):
+        super().__init__(dps)
+        rows = [[_to_sympy(c) for c in row] for row in table]
+        while rows and all(sp.simplify(c) == 0 for c in rows[-1]):
+            rows.pop()
+        if len(rows) < 2:
+            raise ValueError(f"the equation must have degree >= 1 in G, got table {table!r}")
+        width = max(len(r) for r in rows)
+        self._rows = [r + [sp.Integer(0)] * (width - len(r)) for r in rows]
+        self.degree = len(self._rows) - 1
+        self._atom_value = None if atom is None else _to_sympy(atom)
+        self._moments_fn = moments
+        # float64 and longdouble copies of the table, highest G power first, z ascending
+        self._tab_f = [[float(sp.N(c, 20)) for c in row] for row in reversed(self._rows)]
+        self._tab_ld = [[np.longdouble(str(sp.N(c, 25))) for c in row] for row in reversed(self._rows)]
+        self._mp_tables = {}
+
+    # ---------------------------------------------------------- coefficients
+    @property
+    def coefficients(self):
+        """The coefficient table (exact sympy numbers): ``coefficients[i][j]`` of ``G^i z^j``."""
+        return [list(r) for r in self._rows]
+
+    def polynomial(self, G=None, z=None):
+        """P(G, z) as a sympy expression (symbols ``G`` and ``z`` by default)."""
+        G = sp.Symbol("G") if G is None else G
+        z = sp.Symbol("z") if z is None else z
+        return sp.Add(*[c * z**j * G**i for i, row in enumerate(self._rows) for j, c in enumerate(row)])
+
+    def _tab_mp(self):
+        prec = mpmath.mp.prec
+        if prec not in self._mp_tables:
+            digits = int(prec * 0.30103) + 10
+            self._mp_tables[prec] = [
+                [mpmath.mpf(sp.Float(c.evalf(digits), digits)._mpf_) if c != 0 else mpmath.mpf(0) for c in row]
+                for row in reversed(self._rows)
+            ]
+        return self._mp_tables[prec]
+
+    @staticmethod
+    def _coeffs(tab, z):
+        """Coefficients A_d..A_0 of P(., z) (Horner in z), for arrays or mp numbers."""
+        out = []
+        for row in tab:
+            acc = row[-1] + 0 * z
+            for c in reversed(row[:-1]):
+                acc = acc * z + c
+            out.append(acc)
+        return out
+
+    # ------------------------------------------------------------ float path
+    def _float_scale(self):
+        return self._cached("float_scale", lambda: float(self._scale()))
+
+    def _scale(self):
+        cands = self._cached("candidates", self._edge_candidates)
+        return max([abs(float(c)) for c in cands] + [1e-300]) if cands else 1.0
+
+    def _all_roots(self, A):
+        """All roots at each point (batched companion-matrix eigenvalues), shape (n, d)."""
+        d = len(A) - 1
+        lead = A[0]
+        n = lead.shape[0]
+        C = np.zeros((n, d, d), dtype=A[0].dtype if np.iscomplexobj(A[0]) else complex)
+        with np.errstate(all="ignore"):
+            for k in range(d):
+                C[:, 0, k] = -A[k + 1] / lead
+        for k in range(1, d):
+            C[:, k, k - 1] = 1.0
+        ok = np.all(np.isfinite(C.reshape(n, -1)), axis=1)
+        roots = np.full((n, d), np.nan + 0j)
+        if np.any(ok):
+            roots[ok] = np.linalg.eigvals(C[ok])
+        return roots
+
+    def _nearest(self, A, g):
+        roots = self._all_roots(A)
+        dist = np.abs(roots - g[:, None])
+        dist[~np.isfinite(dist)] = np.inf
+        return roots[np.arange(len(g)), np.argmin(dist, axis=1)]
+
+    def _newton(self, tab, z, g, its=3):
+        for _ in range(its):
+            A = self._coeffs(tab, z)
+            p, dp = A[0], 0 * A[0]
+            for c in A[1:]:
+                dp = dp * g + p
+                p = p * g + c
+            with np.errstate(all="ignore"):
+                step = p / dp
+            step = np.where(np.isfinite(step), step, 0)
+            g = g - step
+        return g
+
+    def _continue_float(self, z):
+        """Continuation of the physical root from x + iY down to the targets z (Im z >= 0)."""
+        tab = self._tab_f
+        x, yt = z.real.copy(), z.imag.copy()
+        n = z.size
+        s = self._float_scale()
+        y = np.maximum(yt, 100.0 * (np.abs(x) + s))
+        g = 1.0 / (x + 1j * y)
+        # certify the start: Newton from 1/z must converge to the root near it
+        for _ in range(8):
+            zz = x + 1j * y
+            beta, gamma = _alpha_gamma(_taylor(self._coeffs(tab, zz), g))
+            bad = ~(beta * gamma < _ALPHA)
+            if not np.any(bad):
+                break
+            y = np.where(bad & (y > yt), y * 10, y)
+            g = 1.0 / (x + 1j * y)
+        g = self._newton(tab, x + 1j * y, g, 4)
+        h = np.full(n, 0.7)
+        active = y > yt
+        zero_target = yt == 0
+        for _ in range(_MAX_STEPS):
+            idx = np.nonzero(active)[0]
+            if idx.size == 0:
+                break
+            yi, hi, xi, yti = y[idx], h[idx], x[idx], yt[idx]
+            ynew = yi * np.exp(-hi)
+            ynew = np.where(yti > 0, np.maximum(ynew, yti), ynew)
+            # on the way to the real axis: try the jump to y = 0 once y is small against |x|
+            jump = zero_target[idx] & (ynew < 1e-4 * np.abs(xi))
+            ynew = np.where(jump, 0.0, ynew)
+            znew = xi + 1j * ynew
+            gi = g[idx]
+            A = self._coeffs(tab, znew)
+            beta, gamma = _alpha_gamma(_taylor(A, gi))
+            ok = beta * gamma < _ALPHA
+            tiny = (~ok) & (hi / 2 < _H_MIN)
+            # also accept directly where the step is already tiny and y is negligible
+            acc = ok | tiny
+            newg = gi.copy()
+            if np.any(ok):
+                newg[ok] = self._newton(tab, znew[ok], gi[ok], 4)
+            if np.any(tiny):
+                newg[tiny] = self._nearest([a[tiny] for a in A], gi[tiny])
+            g[idx[acc]] = newg[acc]
+            y[idx[acc]] = ynew[acc]
+            h[idx] = np.where(ok, np.minimum(hi * 1.5, 3.0), np.where(tiny, 0.7, hi / 2))
+            active = y > yt
+        else:  # pragma: no cover - safety net
+            idx = np.nonzero(active)[0]
+            A = self._coeffs(tab, x[idx] + 1j * yt[idx])
+            g[idx] = self._nearest(A, g[idx])
+        return g
+
+    def _stieltjes_float(self, z):
+        z = np.asarray(z, dtype=complex).ravel()
+        out = np.full(z.shape, np.nan + 0j)
+        finite = z != 0
+        if np.any(finite):
+            g = self._continue_float(z[finite])
+            g = self._polish_ld(z[finite], g)[0]
+            out[finite] = g
+        return out
+
+    def _polish_ld(self, z, g):
+        """Two Newton steps in longdouble; returns (g as complex128, error bound)."""
+        zl = z.astype(np.clongdouble)
+        gl = g.astype(np.clongdouble)
+        real_axis = z.imag == 0
+        err = np.zeros(z.shape)
+        for it in range(2):
+            A = self._coeffs(self._tab_ld, zl)
+            p, dp = A[0], 0 * A[0]
+            mag = np.abs(A[0])
+            ag = np.abs(gl)
+            for c in A[1:]:
+                dp = dp * gl + p
+                p = p * gl + c
+                mag = mag * ag + np.abs(c)
+            with np.errstate(all="ignore"):
+                step = p / dp
+                cond = mag / np.abs(dp)
+            step = np.where(np.isfinite(step), step, 0)
+            gl = gl - step
+            err = np.abs(step).astype(float) + 8 * float(np.finfo(np.longdouble).eps) * np.nan_to_num(
+                cond.astype(float), nan=np.inf)
+        gl = np.where(real_axis & (gl.imag > 0), np.conj(gl), gl)
+        return gl.astype(complex), err
+
+    def _stieltjes_float_error(self, z, g):
+        z = np.asarray(z, dtype=complex)
+        _, err = self._polish_ld(z, np.asarray(g, dtype=complex))
+        # the coefficients themselves are known to longdouble accuracy only
+        return err + 4 * float(np.finfo(np.longdouble).eps) * np.abs(g)
+
+    # --------------------------------------------------------------- mp path
+    def _mp_coeffs(self, z):
+        A = self._coeffs(self._tab_mp(), z)
+        while len(A) > 1 and A[0] == 0:
+            A = A[1:]
+        return A
+
+    def _newton_mp(self, A, g):
+        eps = mpmath.mpf(2) ** (-mpmath.mp.prec + 3)
+        for _ in range(200):
+            p, dp = A[0], mpmath.mpf(0)
+            for c in A[1:]:
+                dp = dp * g + p
+                p = p * g + c
+            if dp == 0:
+                return None
+            step = p / dp
+            g = g - step
+            if abs(step) <= eps * abs(g):
+                p, dp = A[0], mpmath.mpf(0)
+                for c in A[1:]:
+                    dp = dp * g + p
+                    p = p * g + c
+                return g - p / dp if dp != 0 else g
+        return None
+
+    def _alpha_mp(self, A, g):
+        T = _taylor(A, g)
+        if T[1] == 0:
+            return mpmath.inf
+        beta = abs(T[0] / T[1])
+        gamma = max([abs(T[k] / T[1]) ** (mpmath.mpf(1) / (k - 1)) for k in range(2, len(T))] + [0])
+        return beta * gamma
+
+    def _nearest_mp(self, A, g):
+        try:
+            roots = mpmath.polyroots(A, maxsteps=400, extraprec=2 * mpmath.mp.prec)
+        except mpmath.libmp.libhyper.NoConvergence as exc:
+            raise NoConvergence(f"polynomial roots did not converge: {exc}") from None
+        return min(roots, key=lambda r: abs(r - g))
+
+    def _stieltjes_mp(self, z, seed):
+        z = mpmath.mpc(z)
+        if seed is None:
+            g = self._continue_mp(z)
+        else:
+            A = self._mp_coeffs(z)
+            g = mpmath.mpc(seed)
+            if self._alpha_mp(A, g) < _ALPHA:
+                g2 = self._newton_mp(A, g)
+                g = g2 if g2 is not None else self._nearest_mp(A, g)
+            else:
+                g = self._nearest_mp(A, g)
+        if z.imag == 0 and g.imag > 0:
+            g = mpmath.conj(g)
+        return mpmath.mpc(g)
+
+    def _continue_mp(self, z):
+        """Scalar continuation in mpmath (for points the float path cannot represent)."""
+        x, yt = z.real, z.imag
+        s = mpmath.mpf(self._float_scale())
+        y = max(yt, 100 * (abs(x) + s))
+        g = 1 / mpmath.mpc(x, y)
+        while self._alpha_mp(self._mp_coeffs(mpmath.mpc(x, y)), g) >= _ALPHA:
+            y *= 10
+            g = 1 / mpmath.mpc(x, y)
+        g = self._newton_mp(self._mp_coeffs(mpmath.mpc(x, y)), g)
+        h = mpmath.mpf("0.7")
+        tiny_y = mpmath.mpf(2) ** (-mpmath.mp.prec) * (abs(x) + s)
+        for _ in range(20 * mpmath.mp.prec + 1000):
+            if y <= yt:
+                break
+            ynew = y * mpmath.exp(-h)
+            if yt > 0:
+                ynew = max(ynew, yt)
+            elif ynew < tiny_y or (x != 0 and ynew < mpmath.mpf(10) ** -4 * abs(x)):
+                ynew = mpmath.mpf(0)
+            A = self._mp_coeffs(mpmath.mpc(x, ynew))
+            if self._alpha_mp(A, g) < _ALPHA:
+                g2 = self._newton_mp(A, g)
+                g = g2 if g2 is not None else self._nearest_mp(A, g)
+                y, h = ynew, min(h * mpmath.mpf("1.5"), 3)
+            elif h / 2 < _H_MIN:
+                g = self._nearest_mp(A, g)
+                y, h = ynew, mpmath.mpf("0.7")
+            else:
+                h /= 2
+        else:  # pragma: no cover
+            raise NoConvergence(f"continuation to z = {mpmath.nstr(z, 10)} did not finish")
+        return g
+
+    # --------------------------------------------------------------- support
+    def discriminant(self, digits=None):
+        """The discriminant of P in G as a sympy Poly in ``z`` with rational coefficients.
+
+        Irrational coefficients are replaced by rationals correct to ``digits`` (default
+        ``dps + 40``) significant digits first.
+        """
+        digits = self.dps + 40 if digits is None else digits
+
+        def compute():
+            z, G = sp.symbols("z G")
+            rows = [[c if c.is_Rational else sp.Rational(sp.N(c, digits)) for c in row] for row in self._rows]
+            P = sp.Poly(sum(c * z**j * G**i for i, row in enumerate(rows) for j, c in enumerate(row)), G)
+            D = sp.discriminant(P.as_expr(), G)
+            return sp.Poly(D, z)
+
+        return self._cached(("discriminant", digits), compute)
+
+    def _edge_candidates(self):
+        """Sorted real roots (mpf) of the discriminant and of the leading coefficient, in z."""
+        z = sp.Symbol("z")
+        D = self.discriminant()
+        if D.is_zero:
+            raise NrmtError("the discriminant vanishes identically: the equation has a repeated factor")
+        lead = sp.Poly(sum(c * z**j for j, c in enumerate(self._rows[-1])), z)
+        digits = self.dps + self.guard + 10
+        cands = set()
+        for poly in (D, lead):
+            if poly.degree() < 1:
+                continue
+            sqf = sp.Poly(poly.sqf_part(), z)
+            for r in sqf.real_roots():
+                v = sp.N(r, digits)
+                cands.add(mpmath.mpf(sp.Float(v, digits)._mpf_) if v != 0 else mpmath.mpf(0))
+        return sorted(cands)
+
+    def _support(self):
+        cands = self._cached("candidates", self._edge_candidates)
+        if len(cands) < 2:
+            return []
+        on = []
+        for a, b in zip(cands[:-1], cands[1:]):
+            mid = (a + b) / 2
+            seed = self._float_path(np.array([complex(float(mid))]))[0]
+            g = self._mp_point(mpmath.mpc(mid), seed, dps=20)
+            on.append(-g.imag > mpmath.mpf(10) ** -15 * abs(g))
+        out = []
+        for (a, b), flag in zip(zip(cands[:-1], cands[1:]), on):
+            if not flag:
+                continue
+            if out and out[-1][1] == a:
+                out[-1] = (out[-1][0], b)
+            else:
+                out.append((a, b))
+        return out
+
+    # ------------------------------------------------------------ atom/moments
+    def _atom(self):
+        if self._atom_value is not None:
+            if self._atom_value == 0:
+                return mpmath.mpf(0)
+            return mpmath.mpf(sp.Float(self._atom_value.evalf(mpmath.mp.dps + 5), mpmath.mp.dps + 5)._mpf_)
+        return self._atom_puiseux()
+
+    def _atom_puiseux(self):
+        r"""The atom at 0 from the Puiseux expansion G = u/z + o(1/z) at z = 0.
+
+        Substituting :math:`G = u/z` and keeping the lowest power of z gives a polynomial R(u)
+        whose real roots in [0, 1] are the candidate masses; the one nearest to
+        :math:`\operatorname{Re}(iy\,G(iy))` at small y (float continuation) is the atom.
+        """
+        u, z = sp.symbols("u z")
+        terms = [(c if c.is_Rational else sp.Rational(sp.N(c, mpmath.mp.dps + 40)), i, j - i)
+                 for i, row in enumerate(self._rows) for j, c in enumerate(row) if c != 0]
+        low = min(e for _, _, e in terms)
+        R = sp.Poly(sum(c * u**i for c, i, e in terms if e == low), u)
+        cands = [mpmath.mpf(0)]
+        if R.degree() >= 1:
+            for r in sp.Poly(R.sqf_part(), u).real_roots():
+                v = sp.N(r, mpmath.mp.dps + 10)
+                if 0 < v <= 1:
+                    cands.append(mpmath.mpf(sp.Float(v, mpmath.mp.dps + 10)._mpf_))
+        if len(cands) == 1:
+            return cands[0]
+        y = 1e-9 * self._float_scale()
+        est = (1j * y * self._float_path(np.array([1j * y]))[0]).real
+        return min(cands, key=lambda c: abs(c - est))
+
+    def _moments(self, k):
+        if self._moments_fn is None:
+            return None
+        return self._moments_fn(k)

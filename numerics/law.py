@@ -1,0 +1,793 @@
+r"""The Law: one machinery for every limiting spectral law nrmt computes.
+
+Every model of nrmt (one layer, bias, several layers, Jacobians) ends in a probability law on the
+real line described by its Stieltjes transform
+
+.. math::  G(z) = \int \frac{\rho(\mathrm{d}t)}{z - t}, \qquad G(z) \sim 1/z \ (z \to \infty),
+
+taken on its *physical branch* (the one analytic off the support with :math:`G \sim 1/z`, so that
+:math:`\operatorname{Im} G < 0` on the upper half plane). :class:`Law` turns the Stieltjes transform
+into everything a user asks for — density :math:`\rho(x) = -\operatorname{Im} G(x + i0)/\pi`, the
+atom at 0, the support (a union of intervals), the CDF, quantiles, moments, an ``auto`` grid and a
+table — written once, with the precision handling (guard digits, verification, ``NoConvergence``)
+written once too. A model only supplies its equation.
+
+Precision
+---------
+``Law(dps=D)`` returns every number correct to ``D`` significant digits:
+
+* ``D <= 15``: the float path. ``_stieltjes_float`` is vectorised over many points (numpy
+  ``complex128``); the subclass may also return an error estimate (:meth:`Law._stieltjes_float_error`)
+  and the points whose density is not certified to ``D`` digits are recomputed on the mpmath path.
+  Arrays come back as ``numpy.ndarray`` of ``float64``.
+* ``D > 15``: the mpmath path. For each point the float path gives a seed, then
+  ``_stieltjes_mp(z, seed)`` runs at ``D + guard`` digits and again at ``D + 2 guard`` digits from the
+  first result; the two must agree to ``D`` digits in the real and the imaginary part, else the
+  guard is doubled (up to :attr:`Law.max_guard`) and :class:`~nrmt.theory.errors.NoConvergence` is
+  raised when it never agrees. Lists of ``mpmath.mpf`` come back, rounded to ``D`` digits.
+
+``mpmath.mp.dps`` is never left changed (everything runs inside ``mpmath.workdps``); caches key on
+the precision.
+
+How to add a law
+----------------
+Subclass :class:`Law` (or :class:`nrmt.numerics.algebraic.AlgebraicLaw` when :math:`G` solves a
+polynomial equation :math:`P(G, z) = 0`, which then needs only the coefficient table) and implement
+the hooks, which hold only the mathematics (the public methods validate and mask):
+
+``_stieltjes_float(z)``
+    ``z``: ``complex128`` ndarray with ``Im z >= 0``, ``Im z == 0`` meaning the boundary value
+    :math:`G(x + i0)` from the upper half plane. Return :math:`G` on the physical branch (vectorised).
+    Select the branch by continuation from infinity (never by "the root with ``Im G < 0``" point
+    by point).
+``_stieltjes_mp(z, seed)``
+    ``z``: ``mpc`` (``Im z >= 0``, same convention), ``seed``: a ``complex`` approximation of the
+    answer (from the float path, or a previous, less precise mp result). Return :math:`G(z)` as
+    ``mpc`` at the *current* mpmath precision (the base class sets it and verifies the digits).
+``_support()``
+    List of ``(lo, hi)`` pairs of ``mpf`` at the current precision, sorted, disjoint. Optional: the
+    default locates the edges from the density itself (slow; override it when the law has a formula
+    or a discriminant).
+``_atom()``
+    The mass at 0 as ``mpf`` at the current precision. Optional: the default is 0.
+``_moments(k)``
+    Optional closed form: list of the raw moments :math:`m_1 \dots m_k` (atom included) as ``mpf`` at
+    the current precision, or ``None`` (the default) to integrate the density.
+``_scale()``
+    Optional: a float giving the size of the support (default: the largest edge, else 1).
+``_stieltjes_float_error(z, G)``
+    Optional: absolute error bounds of the float path (default ``None``: trusted).
+
+A minimal example, the semicircle law of variance 1, :math:`G = (z - \sqrt{z^2 - 4})/2`:
+
+>>> import numpy as np, mpmath
+>>> class Semicircle(Law):
+...     def _stieltjes_float(self, z):
+...         r = np.sqrt(z - 2) * np.sqrt(z + 2)          # branch with r ~ z at infinity
+...         return (z - r) / 2
+...     def _stieltjes_mp(self, z, seed):
+...         return (z - mpmath.sqrt(z - 2) * mpmath.sqrt(z + 2)) / 2
+...     def _support(self):
+...         return [(mpmath.mpf(-2), mpmath.mpf(2))]
+>>> law = Semicircle(dps=30)
+>>> law.density(0)                                      # 1/pi
+mpf('0.318309886183790671537767526745')
+>>> Semicircle().moments(4)                             # 0, 1, 0, 2 (Catalan numbers)
+array([0., 1., 0., 2.])
+
+References
+----------
+.. [1] J. Pennington and P. Worah, "Nonlinear random matrix theory for deep learning", NIPS 2017
+   (Stieltjes transform conventions, Sec. 2).
+.. [2] H. Takahasi and M. Mori, "Double exponential formulas for numerical integration",
+   Publ. RIMS 9 (1974) (the tanh-sinh rule of the CDF and moments).
+"""
+
+import copy
+import math
+import numbers
+
+import mpmath
+import numpy as np
+
+from nrmt.theory.errors import NoConvergence
+
+__all__ = ["Law", "check_dps"]
+
+_FLOAT_DPS = 15
+
+
+def check_dps(dps):
+    """Validate a number of decimal digits (an integer >= 1) and return it as ``int``.
+
+    >>> check_dps(30)
+    30
+    """
+    if isinstance(dps, bool) or not isinstance(dps, numbers.Integral):
+        raise TypeError(f"dps must be an integer, got {dps!r}")
+    if dps < 1:
+        raise ValueError(f"dps must be >= 1, got {dps}")
+    return int(dps)
+
+
+def _as_points(values, name, dps=15):
+    """Real points as a list of mpf at ``dps`` digits (strings allowed), and whether a scalar came."""
+    scalar = np.ndim(values) == 0 if not isinstance(values, (list, tuple)) else False
+    seq = [values] if scalar else list(np.ravel(np.asarray(values, dtype=object)))
+    out = []
+    for v in seq:
+        if isinstance(v, (complex, mpmath.mpc)) and not isinstance(v, (float, int)):
+            raise TypeError(f"{name} must be real, got {v!r}")
+        try:
+            with mpmath.workdps(dps):
+                m = mpmath.mpf(v)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be real numbers, got {v!r}") from None
+        if mpmath.isnan(m) or mpmath.isinf(m):
+            raise ValueError(f"{name} must be finite, got {v!r}")
+        out.append(m)
+    return out, scalar
+
+
+class Law:
+    """A probability law on the real line given by its Stieltjes transform (abstract base).
+
+    Parameters
+    ----------
+    dps : int, optional
+        Decimal digits of every returned number (default 15: the float path).
+
+    Notes
+    -----
+    See the module docstring for the hooks a subclass implements and the precision contract.
+    """
+
+    #: Guard digits added to ``dps`` on the mpmath path (doubled on disagreement).
+    guard = 10
+    #: Largest guard tried before raising NoConvergence.
+    max_guard = 400
+
+    def __init__(self, dps=15):
+        self._dps = check_dps(dps)
+        self._cache = {}
+
+    # ------------------------------------------------------------------ hooks
+    def _stieltjes_float(self, z):
+        raise NotImplementedError(f"{type(self).__name__} has no float path (_stieltjes_float)")
+
+    def _stieltjes_mp(self, z, seed):
+        raise NotImplementedError(f"{type(self).__name__} has no mpmath path (_stieltjes_mp)")
+
+    def _stieltjes_float_error(self, z, g):
+        return None
+
+    def _support(self):
+        return self._support_from_density()
+
+    def _atom(self):
+        return mpmath.mpf(0)
+
+    def _moments(self, k):
+        return None
+
+    def _scale(self):
+        sup = self.support_mp
+        return max([abs(float(e)) for iv in sup for e in iv] + [1e-300]) if sup else 1.0
+
+    # ------------------------------------------------------------ precision
+    @property
+    def dps(self):
+        """Decimal digits of the returned numbers."""
+        return self._dps
+
+    @property
+    def is_float(self):
+        """Whether this law answers on the float64 path (``dps <= 15``)."""
+        return self._dps <= _FLOAT_DPS
+
+    def with_dps(self, dps):
+        """The same law answering at another precision (caches are kept per precision)."""
+        new = copy.copy(self)
+        new._dps = check_dps(dps)
+        new._cache = self._cache  # entries are keyed on dps
+        return new
+
+    def _cached(self, key, fn):
+        full = (key, self._dps)
+        if full not in self._cache:
+            self._cache[full] = fn()
+        return self._cache[full]
+
+    def _round(self, value):
+        with mpmath.workdps(self._dps):
+            return +value
+
+    def _out(self, values_mp, scalar, to_float=None):
+        """Format results: float64 array (float path) or list of mpf rounded to dps."""
+        if self.is_float:
+            arr = np.array([float(v) for v in values_mp]) if to_float is None else to_float
+            return float(arr[0]) if scalar else arr
+        vals = [self._round(v) for v in values_mp]
+        return vals[0] if scalar else vals
+
+    # ------------------------------------------------------------ stieltjes
+    def _float_path(self, z):
+        """Vectorised physical-branch G on complex128 points of any half plane."""
+        z = np.asarray(z, dtype=complex)
+        lower = z.imag < 0
+        zz = np.where(lower, np.conj(z), z)
+        g = np.asarray(self._stieltjes_float(zz), dtype=complex)
+        return np.where(lower, np.conj(g), g)
+
+    def _mp_point(self, z, seed, dps=None):
+        """G(z) (Im z >= 0) to ``dps`` digits, verified by a recomputation with more guard digits."""
+        dps = self._dps if dps is None else dps
+        guard = self.guard
+        tol = mpmath.mpf(10) ** (-dps - 1)
+        seed = None if seed is None else complex(seed)
+        while guard <= self.max_guard:
+            with mpmath.workdps(dps + guard):
+                g1 = self._stieltjes_mp(mpmath.mpc(z), seed)
+            with mpmath.workdps(dps + 2 * guard):
+                g2 = self._stieltjes_mp(mpmath.mpc(z), g1)
+                floor = abs(g2) * mpmath.mpf(10) ** (-dps - guard)
+                ok = all(
+                    abs(a - b) <= tol * max(abs(b), floor)
+                    for a, b in ((g1.real, g2.real), (g1.imag, g2.imag))
+                )
+            if ok:
+                with mpmath.workdps(dps + guard):
+                    return +g2
+            guard *= 2
+            seed = g2
+        raise NoConvergence(
+            f"Stieltjes transform at z = {mpmath.nstr(z, 10)} did not settle to {dps} digits "
+            f"with up to {self.max_guard} guard digits"
+        )
+
+    def _mp_many(self, zs, dps=None):
+        """G at a list of mpc points (any half plane), verified, at ``dps + guard`` precision."""
+        if not zs:
+            return []
+        zc = np.array([complex(z) for z in zs])
+        with np.errstate(all="ignore"):
+            seeds = self._float_path(zc)
+        out = []
+        for z, s, c in zip(zs, seeds, zc):
+            # no float seed where the point is not representable (underflow, overflow); a point
+            # that rounds onto an edge keeps the edge's value as seed (the subclass then picks the
+            # nearest root among all)
+            if not np.isfinite(s) or (z != 0 and (c == 0 or abs(c) < 1e-280 or abs(c) > 1e280)):
+                s = None
+            if z.imag < 0:
+                out.append(mpmath.conj(self._mp_point(mpmath.conj(z), None if s is None else np.conj(s), dps)))
+            else:
+                out.append(self._mp_point(z, s, dps))
+        return out
+
+    def stieltjes(self, z):
+        """The Stieltjes transform G(z) on the physical branch.
+
+        Parameters
+        ----------
+        z : complex or array_like of complex
+            Points off the support; a real point of the support gives the boundary value
+            :math:`G(x + i0)` from the upper half plane.
+
+        Returns
+        -------
+        complex or ndarray (float path), mpc or list of mpc (``dps > 15``)
+        """
+        scalar = np.ndim(z) == 0 and not isinstance(z, (list, tuple))
+        seq = [z] if scalar else list(np.ravel(np.asarray(z, dtype=object)))
+        zs = []
+        for v in seq:
+            try:
+                with mpmath.workdps(self._dps + self.guard):
+                    m = mpmath.mpc(v)
+            except (TypeError, ValueError):
+                raise TypeError(f"z must be complex numbers, got {v!r}") from None
+            if mpmath.isnan(m) or mpmath.isinf(m):
+                raise ValueError(f"z must be finite, got {v!r}")
+            zs.append(m)
+        if self.is_float:
+            g = self._float_path(np.array([complex(v) for v in zs]))
+            return complex(g[0]) if scalar else g
+        vals = []
+        with mpmath.workdps(self._dps + self.guard):
+            gs = self._mp_many(zs)
+        for g in gs:
+            with mpmath.workdps(self._dps):
+                vals.append(+g)
+        return vals[0] if scalar else vals
+
+    # --------------------------------------------------------------- support
+    @property
+    def support_mp(self):
+        """The support as a list of ``(lo, hi)`` pairs of ``mpf`` at ``dps + guard`` digits."""
+
+        def compute():
+            with mpmath.workdps(self._dps + self.guard):
+                return [(+a, +b) for a, b in self._support()]
+
+        return self._cached("support", compute)
+
+    @property
+    def support(self):
+        """The support of the absolutely continuous part: list of ``(lo, hi)`` intervals.
+
+        Floats when ``dps <= 15``, ``mpf`` rounded to ``dps`` digits otherwise.
+        """
+        if self.is_float:
+            return [(float(a), float(b)) for a, b in self.support_mp]
+        return [(self._round(a), self._round(b)) for a, b in self.support_mp]
+
+    @property
+    def atom(self):
+        """The mass of the atom at 0 (float, or mpf when ``dps > 15``)."""
+
+        def compute():
+            with mpmath.workdps(self._dps + self.guard):
+                return +self._atom()
+
+        a = self._cached("atom", compute)
+        return float(a) if self.is_float else self._round(a)
+
+    def _inside(self, x):
+        """Index of the support interval holding x (closed), else None."""
+        for i, (a, b) in enumerate(self.support_mp):
+            if a <= x <= b:
+                return i
+        return None
+
+    def _hard_edge_at_zero(self):
+        sup = self.support_mp
+        return bool(sup) and sup[0][0] == 0
+
+    # --------------------------------------------------------------- density
+    def _density_mp(self, xs, dps=None):
+        """Density at mp points (no validation), at dps + guard precision; 0 off the support."""
+        res = [mpmath.mpf(0)] * len(xs)
+        todo = []
+        for i, x in enumerate(xs):
+            k = self._inside(x)
+            if k is None:
+                continue
+            a, b = self.support_mp[k]
+            if x == 0 and a == 0:
+                res[i] = mpmath.inf
+            elif x == a or x == b:
+                continue
+            else:
+                todo.append(i)
+        gs = self._mp_many([mpmath.mpc(xs[i]) for i in todo], dps)
+        for i, g in zip(todo, gs):
+            res[i] = max(mpmath.mpf(0), -g.imag / mpmath.pi)
+        return res
+
+    def _density_float_raw(self, x):
+        """-Im G(x + i0)/pi at float points strictly inside the support (quadrature nodes)."""
+        g = self._float_path(np.asarray(x, dtype=float).astype(complex))
+        return np.maximum(0.0, -g.imag / np.pi)
+
+    def _density_points_mp(self, xs, a, b):
+        """Density at mp points of [a, b] (inside one support interval), verified to dps digits."""
+        k = self._inside((a + b) / 2)
+        if k is None:
+            return [mpmath.mpf(0)] * len(xs)
+        a, b = self.support_mp[k]
+        inner = [x for x in xs if a < x < b]
+        gs = iter(self._mp_many([mpmath.mpc(x) for x in inner]))
+        out = []
+        for x in xs:
+            if a < x < b:
+                out.append(max(mpmath.mpf(0), -next(gs).imag / mpmath.pi))
+            else:
+                out.append(mpmath.mpf(0))
+        return out
+
+    def _density_float(self, x):
+        """Density at float points (no validation), certified to dps digits where the subclass
+        gives error bounds (uncertified points go through the mp path)."""
+        x = np.asarray(x, dtype=float)
+        out = np.zeros(x.shape)
+        mask = np.zeros(x.shape, dtype=bool)
+        for a, b in self.support_mp:
+            fa, fb = float(a), float(b)
+            mask |= (x > fa) & (x < fb)
+        if self._hard_edge_at_zero():
+            out[x == 0] = np.inf
+        idx = np.nonzero(mask)[0]
+        if idx.size:
+            z = x[idx].astype(complex)
+            g = self._float_path(z)
+            rho = np.maximum(0.0, -g.imag / np.pi)
+            err = self._stieltjes_float_error(z, g)
+            if err is not None:
+                bad = ~(err / np.pi <= 0.5 * 10.0 ** (-self._dps) * rho)
+                if np.any(bad):
+                    xs = [mpmath.mpf(float(v)) for v in x[idx][bad]]
+                    rho[bad] = [float(v) for v in self._density_mp(xs, self._dps)]
+            out[idx] = rho
+        return out
+
+    def density(self, x):
+        r"""The density :math:`\rho(x) = -\operatorname{Im} G(x + i0)/\pi` of the continuous part.
+
+        The atom at 0 is not included (see :attr:`atom`); 0 outside the support; ``inf`` at a
+        hard edge at 0.
+
+        Parameters
+        ----------
+        x : real or array_like of real
+
+        Returns
+        -------
+        float or ndarray of float64 (``dps <= 15``), mpf or list of mpf (``dps > 15``)
+        """
+        xs, scalar = _as_points(x, "x", self._dps + self.guard)
+        if self.is_float:
+            arr = self._density_float(np.array([float(v) for v in xs]))
+            return float(arr[0]) if scalar else arr
+        with mpmath.workdps(self._dps + self.guard):
+            vals = self._density_mp(xs)
+        return self._out(vals, scalar)
+
+    # ----------------------------------------------------------- quadrature
+    def _integrate(self, a, b, weight=None, exact_mp=None):
+        """Integral of rho(t) * weight(t) over [a, b] inside one support interval.
+
+        Tanh-sinh (double-exponential) rule [2]_, which is insensitive to the algebraic endpoint
+        singularities of the density (square-root edges, x^(-2/3) or x^(-1/2) at a hard edge at 0).
+        Float path: fixed levels vectorised; mp path: levels until two agree to dps + 2 digits.
+        """
+        use_mp = not self.is_float if exact_mp is None else exact_mp
+        if use_mp:
+            return _tanh_sinh_mp(self, a, b, weight)
+        return _tanh_sinh_float(self, float(a), float(b), weight)
+
+    def _cdf_mp(self, x):
+        total = self._cached("atom_mp", lambda: self.atom_mp)
+        if x < 0:
+            return mpmath.mpf(0)
+        for a, b in self.support_mp:
+            if x <= a:
+                break
+            total += self._piece(a, min(x, b))
+        return total
+
+    @property
+    def atom_mp(self):
+        """The atom as mpf at dps + guard digits."""
+        self.atom  # fills the cache
+        return self._cache[("atom", self._dps)]
+
+    def _piece(self, a, c):
+        key = ("piece", a, c)
+        if (key, self._dps) not in self._cache:
+            self._cache[(key, self._dps)] = self._integrate(a, c)
+        return self._cache[(key, self._dps)]
+
+    def cdf(self, x):
+        r"""The distribution function :math:`F(x) = \mathrm{atom}\,[x \ge 0] + \int_{-\infty}^x \rho`.
+
+        Parameters
+        ----------
+        x : real or array_like of real
+
+        Returns
+        -------
+        float or ndarray (``dps <= 15``), mpf or list of mpf
+        """
+        xs, scalar = _as_points(x, "x", self._dps + self.guard)
+        with mpmath.workdps(self._dps + self.guard):
+            vals = [self._cdf_mp(v) for v in xs]
+        return self._out(vals, scalar)
+
+    def quantile(self, p):
+        """The quantile function: the smallest x with F(x) >= p.
+
+        Parameters
+        ----------
+        p : real or array_like of real in [0, 1]
+
+        Returns
+        -------
+        float or ndarray (``dps <= 15``), mpf or list of mpf
+        """
+        ps, scalar = _as_points(p, "p", self._dps + self.guard)
+        for v in ps:
+            if not 0 <= v <= 1:
+                raise ValueError(f"p must be in [0, 1], got {mpmath.nstr(v, 10)}")
+        with mpmath.workdps(self._dps + self.guard):
+            vals = [self._quantile_mp(v) for v in ps]
+        return self._out(vals, scalar)
+
+    def _quantile_mp(self, p):
+        sup = self.support_mp
+        atom = self.atom_mp
+        if p <= atom and atom > 0:
+            return mpmath.mpf(0)
+        if not sup:
+            return mpmath.mpf(0)
+        acc = atom
+        tol = mpmath.mpf(10) ** (-self._dps - 2)
+        for a, b in sup:
+            mass = self._piece(a, b)
+            if p <= acc + mass + tol or (a, b) == sup[-1]:
+                target = p - acc
+                if target <= 0:
+                    return a
+                if target >= mass:
+                    return b
+                return self._invert(a, b, target, mass)
+            acc += mass
+        return sup[-1][1]  # pragma: no cover
+
+    def _invert(self, a, b, target, mass):
+        """x in [a, b] with integral_a^x rho = target: bisection safeguarded Newton.
+
+        Each new integral starts from the nearest point already integrated (short, smooth pieces
+        are cheap for the tanh-sinh rule).
+        """
+        lo, hi = a, b
+        x = a + (b - a) * target / mass
+        digits = min(self._dps + 3, 15) if self.is_float else self._dps + 3
+        xtol = mpmath.mpf(10) ** (-digits) * max(abs(a), abs(b))
+        ftol = mpmath.mpf(10) ** (-digits) * mass
+        known = [(a, mpmath.mpf(0)), (b, mass)]
+        for _ in range(400):
+            x0, i0 = min(known, key=lambda p: abs(p[0] - x))
+            ix = i0 + self._integrate(x0, x) if x >= x0 else i0 - self._integrate(x, x0)
+            known.append((x, ix))
+            f = ix - target
+            if abs(f) <= ftol and self.is_float:
+                return x
+            if f > 0:
+                hi = x
+            else:
+                lo = x
+            if self.is_float:
+                d = mpmath.mpf(float(self._density_float_raw(np.array([float(x)]))[0]))
+            else:
+                d = self._density_mp([x])[0]
+            step_ok = False
+            if d > 0 and mpmath.isfinite(d):
+                xn = x - f / d
+                if lo < xn < hi:
+                    step_ok = True
+            if not step_ok:
+                xn = (lo + hi) / 2
+            if abs(xn - x) <= xtol or hi - lo <= xtol:
+                return xn
+            x = xn
+        raise NoConvergence(f"quantile did not converge for mass {mpmath.nstr(target, 10)}")
+
+    # --------------------------------------------------------------- moments
+    def moments(self, k=4):
+        """Raw moments m_1 ... m_k of the whole law (atom included).
+
+        The closed form when the model has one (``_moments``), else tanh-sinh integration of the
+        density.
+
+        Returns
+        -------
+        ndarray of float (``dps <= 15``) or list of mpf
+        """
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        k = int(k)
+
+        def compute():
+            with mpmath.workdps(self._dps + self.guard):
+                m = self._moments(k)
+                if m is None:
+                    m = self._moments_numeric(k)
+                return [+v for v in m]
+
+        vals = self._cached(("moments", k), compute)
+        if self.is_float:
+            return np.array([float(v) for v in vals])
+        return [self._round(v) for v in vals]
+
+    def _moments_numeric(self, k):
+        out = []
+        for j in range(1, k + 1):
+            s = mpmath.mpf(0)
+            for a, b in self.support_mp:
+                s += self._integrate(a, b, weight=lambda t, j=j: t**j, exact_mp=True)
+            out.append(s)
+        return out
+
+    def mass(self):
+        """Total mass of the law computed by integrating the density and adding the atom
+        (a check: it equals 1 to ``dps`` digits)."""
+        with mpmath.workdps(self._dps + self.guard):
+            tot = self.atom_mp + sum((self._piece(a, b) for a, b in self.support_mp), mpmath.mpf(0))
+        return float(tot) if self.is_float else self._round(tot)
+
+    # ------------------------------------------------------------------ grid
+    def grid(self, n=400):
+        """An ``auto`` grid of about ``n`` points resolving the support edges and 0.
+
+        Each support interval [a, b] gets points a + (b − a)(1 − cos(π u))/2 at equispaced u
+        (quadratic clustering at the edges, where the density vanishes like a square root); a hard
+        edge at 0 (density blowing up like x^(−1/2) or x^(−2/3)) gets geometric spacing towards 0
+        instead. Edges with a finite density value are included.
+
+        Returns
+        -------
+        ndarray of float (``dps <= 15``) or list of mpf
+        """
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"n must be an integer, got {n!r}")
+        if n < 2:
+            raise ValueError(f"the grid needs at least 2 points, got {n}")
+        sup = self.support_mp
+        if not sup:
+            raise ValueError("the law has no continuous part: no grid")
+        with mpmath.workdps(self._dps + self.guard):
+            lengths = [b - a for a, b in sup]
+            total = sum(lengths)
+            counts = [max(2, int(round(n * float(ln / total)))) for ln in lengths]
+            pts = []
+            for (a, b), m in zip(sup, counts):
+                if a == 0:
+                    # geometric towards the hard edge for the first third, cosine clustering after
+                    g = max(2, m // 3)
+                    first = b * mpmath.mpf(10) ** (-6)
+                    pts += [first * (b / (4 * first)) ** (mpmath.mpf(j) / g) for j in range(g)]
+                    lo = b / 4
+                    rest = m - g
+                    pts += [lo + (b - lo) * (1 - mpmath.cos(mpmath.pi * j / (rest - 1))) / 2
+                            for j in range(rest)]
+                else:
+                    pts += [a + (b - a) * (1 - mpmath.cos(mpmath.pi * j / (m - 1))) / 2
+                            for j in range(m)]
+        if self.is_float:
+            return np.unique(np.array([float(p) for p in pts]))
+        uniq = sorted(set(self._round(p) for p in pts))
+        return uniq
+
+    def table(self, points=400):
+        """Density and CDF on a grid: ``points`` is an int (``auto`` grid) or the x values.
+
+        Returns
+        -------
+        dict with keys ``x``, ``density``, ``cdf``.
+        """
+        x = self.grid(points) if isinstance(points, numbers.Integral) else points
+        return {"x": x, "density": self.density(x), "cdf": self.cdf(x)}
+
+    # -------------------------------------------------- generic support scan
+    def _support_from_density(self, n=2000, lo=None, hi=None):
+        """Fallback support: scan the float density on [lo, hi] and refine the edges by bisection.
+
+        Only for laws without a formula for their edges; edges are found to the working precision
+        by bisection on the sign of the density on the mp path.
+        """
+        if lo is None or hi is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement _support() (or call _support_from_density "
+                "with a search interval)"
+            )
+        xs = np.linspace(float(lo), float(hi), n)
+        g = self._float_path(xs + 0j)
+        on = -g.imag > 1e-10 * np.maximum(np.abs(g), 1e-300)
+        out = []
+        i = 0
+        while i < n:
+            if on[i]:
+                j = i
+                while j + 1 < n and on[j + 1]:
+                    j += 1
+                a = self._bisect_edge(xs[i - 1] if i > 0 else xs[0], xs[i], rising=True)
+                b = self._bisect_edge(xs[j], xs[j + 1] if j + 1 < n else xs[j], rising=False)
+                out.append((a, b))
+                i = j + 1
+            else:
+                i += 1
+        return out
+
+    def _bisect_edge(self, off, on, rising):
+        lo, hi = mpmath.mpf(off), mpmath.mpf(on)
+        if lo == hi:
+            return lo
+        eps = mpmath.mpf(2) ** (-mpmath.mp.prec + 4) * max(abs(lo), abs(hi))
+        while abs(hi - lo) > eps:
+            mid = (lo + hi) / 2
+            g = self._stieltjes_mp(mpmath.mpc(mid), complex(self._float_path(np.array([float(mid) + 0j]))[0]))
+            inside = -g.imag > mpmath.mpf(2) ** (-mpmath.mp.prec // 2) * abs(g)
+            if inside == rising:
+                hi = mid
+            else:
+                lo = mid
+        return (lo + hi) / 2
+
+
+# ---------------------------------------------------------------- tanh-sinh
+def _ts_nodes_float(level):
+    """Tanh-sinh abscissae offsets (from the left end, fraction of the length) and weights."""
+    h = 2.0 ** (-level)
+    t = np.arange(-int(3.2 / h), int(3.2 / h) + 1) * h
+    s = 0.5 * np.pi * np.sinh(t)
+    left = 1.0 / (1.0 + np.exp(-2.0 * s))          # (1 + tanh s)/2, accurate near 0
+    right = 1.0 / (1.0 + np.exp(2.0 * s))           # (1 - tanh s)/2, accurate near 0
+    w = h * 0.5 * np.pi * np.cosh(t) / np.cosh(s) ** 2 / 2.0
+    return left, right, w
+
+
+def _tanh_sinh_float(law, a, b, weight):
+    """Vectorised tanh-sinh on [a, b] for the float path; error from two levels."""
+    if b <= a:
+        return mpmath.mpf(0)
+
+    def level_sum(level):
+        left, right, w = _ts_nodes_float(level)
+        x = np.where(left <= 0.5, a + (b - a) * left, b - (b - a) * right)
+        keep = (x > a) & (x < b) & (w > 0)
+        x, w = x[keep], w[keep]
+        f = law._density_float_raw(x)
+        if weight is not None:
+            f = f * weight(x)
+        return (b - a) * np.sum(w * f)
+
+    prev = level_sum(5)
+    for level in (6, 7, 8):
+        cur = level_sum(level)
+        if abs(cur - prev) <= 1e-14 * max(abs(cur), 1e-300):
+            return mpmath.mpf(cur)
+        prev = cur
+    return mpmath.mpf(prev)
+
+
+def _tanh_sinh_mp(law, a, b, weight):
+    """Tanh-sinh on [a, b] at the current mp precision: levels until two agree to dps + 2 digits."""
+    if b <= a:
+        return mpmath.mpf(0)
+    dps = law.dps
+    if b - a <= mpmath.mpf(10) ** (-dps - law.guard // 2) * max(abs(a), abs(b)):
+        mid = (a + b) / 2  # an interval below the resolution: midpoint rule is exact to dps digits
+        f = law._density_points_mp([mid], a, b)[0] * (weight(mid) if weight is not None else 1)
+        return f * (b - a)
+    prec_eps = mpmath.mpf(10) ** (-(dps + 3))
+    cache = {}
+
+    def f_at(ts):
+        # nodes as offsets from the nearer end, computed without cancellation
+        xs = []
+        for t in ts:
+            s = mpmath.pi / 2 * mpmath.sinh(t)
+            if t <= 0:
+                xs.append(a + (b - a) / (1 + mpmath.exp(-2 * s)))
+            else:
+                xs.append(b - (b - a) / (1 + mpmath.exp(2 * s)))
+        need = [(t, x) for t, x in zip(ts, xs) if t not in cache]
+        if need:
+            vals = law._density_points_mp([x for _, x in need], a, b)
+            for (t, x), v in zip(need, vals):
+                cache[t] = v * (weight(x) if weight is not None else 1)
+        return [cache[t] for t in ts]
+
+    # t range: offsets from the ends down to 10^-(3 (dps + 10)), enough for an x^(-2/3) endpoint
+    tmax = float(mpmath.asinh(3 * (dps + 10) * mpmath.log(10) / mpmath.pi))
+    prev = None
+    for level in range(3, 11):
+        h = mpmath.mpf(2) ** (-level)
+        n = int(tmax / float(h))
+        ts = [h * j for j in range(-n, n + 1)]
+        fs = f_at(ts)
+        tot = mpmath.mpf(0)
+        mag = mpmath.mpf(0)
+        for t, fv in zip(ts, fs):
+            s = mpmath.pi / 2 * mpmath.sinh(t)
+            w = mpmath.pi / 2 * mpmath.cosh(t) / mpmath.cosh(s) ** 2
+            tot += w * fv
+            mag += abs(w * fv)
+        cur = tot * h * (b - a) / 2
+        # relative to the integral of |f| (a moment may vanish)
+        if prev is not None and abs(cur - prev) <= prec_eps * mag * h * (b - a) / 2:
+            return cur
+        prev = cur
+    raise NoConvergence(f"tanh-sinh quadrature on [{mpmath.nstr(a, 8)}, {mpmath.nstr(b, 8)}] "
+                        f"did not reach {dps} digits")
