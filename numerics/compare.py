@@ -348,9 +348,16 @@ def w1_distance(sample, cdf, support, atom=0.0, grid=None):
     fn = np.searchsorted(x, p, side="right") / n          # F_N on [p_j, p_{j+1})
     # on [p_j, p_{j+1}): F_N is fn[j]; F runs from F(p_j) to F(p_{j+1}^-)
     f_right = np.asarray(cdf(np.nextafter(p[1:], -np.inf)), dtype=float) if atom > 0 else f[1:]
-    d0 = np.abs(fn[:-1] - f[:-1])
-    d1 = np.abs(fn[:-1] - f_right)
-    return float(np.sum(0.5 * (d0 + d1) * np.diff(p)))
+    e0 = fn[:-1] - f[:-1]
+    e1 = fn[:-1] - f_right
+    d0, d1 = np.abs(e0), np.abs(e1)
+    h = np.diff(p)
+    # trapezoid, or where F crosses the level F_N inside the cell the exact integral of |c - F|
+    # for F linear there: h (d0^2 + d1^2) / (2 (d0 + d1))
+    cross = (e0 * e1 < 0)
+    piece = 0.5 * (d0 + d1) * h
+    piece[cross] = h[cross] * (d0[cross] ** 2 + d1[cross] ** 2) / (2 * (d0[cross] + d1[cross]))
+    return float(np.sum(piece))
 
 
 # --------------------------------------------------------------------------- comparison

@@ -1,0 +1,289 @@
+"""Figures comparing sampled spectra with limit laws (matplotlib, Agg backend, never ``plt.show``).
+
+Presentation only: the functions take a sample, a law (whose ``density`` they evaluate on a grid)
+and, optionally, the :class:`~nrmt.numerics.compare.Comparison` already computed; they solve
+nothing themselves.
+
+* :func:`plot_density` — histogram of the sample over the theoretical density, support edges as
+  dotted lines, the atom at 0 as a bar of its mass (theory and sample in the legend);
+* :func:`plot_cdf` — empirical CDF against the theoretical CDF, KS distance marked;
+* :func:`plot_comparison` — both panels side by side, titled with the model's parameters, saved to
+  a file when ``path`` is given (what ``nrmt verify --plot`` writes).
+
+Examples
+--------
+>>> import numpy as np
+>>> from nrmt.numerics.sampling import sample_linear_equivalent
+>>> class MP:                      # Marchenko-Pastur, ratio 1/2, scale 1
+...     support, atom = [(0.5 * (3 - 8 ** 0.5), 0.5 * (3 + 8 ** 0.5))], 0.0
+...     def density(self, x):
+...         a, b = self.support[0]
+...         x = np.asarray(x, float)
+...         r = np.sqrt(np.clip((b - x) * (x - a), 0, None)) / (np.pi * np.where(x > 0, x, 1))
+...         return np.where((x > a) & (x < b), r, 0.0)
+...     def moments(self, k):
+...         return [1.0, 1.5, 2.75, 5.625][:k]
+>>> ev = sample_linear_equivalent(1.0, 0.0, 200, 100, 200, rng=0)
+>>> fig = plot_comparison(ev, MP(), params={"model": "MP(1/2)"})
+>>> len(fig.axes)
+2
+"""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # noqa: E402  (files only; never a window)
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["plot_density", "plot_cdf", "plot_comparison", "parameter_text"]
+
+_SAMPLE = "#4C72B0"
+_THEORY = "#C44E52"
+_EDGE = "#555555"
+
+
+def parameter_text(params):
+    """``{"phi": 0.5, "psi": 2}`` → ``"φ = 0.5, ψ = 2"`` (known names get their Greek letter)."""
+    if not params:
+        return ""
+    names = {"phi": "φ", "psi": "ψ", "sigma": "σ", "sigma_w": "σ_w", "sigma_x": "σ_x",
+             "sigma_b": "σ_b", "theta1": "θ₁", "theta2": "θ₂", "depth": "L"}
+    parts = []
+    for key, value in params.items():
+        if key in ("model", "activation"):
+            continue
+        if isinstance(value, float):
+            value = f"{value:.4g}"
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)
+        parts.append(f"{names.get(key, key)} = {value}")
+    head = params.get("model") or params.get("activation")
+    text = ", ".join(parts)
+    return f"{head}: {text}" if head and text else (head or text)
+
+
+def _grid(law, sample, logx):
+    """Evaluation points of the theoretical curves: the law's own grid plus a uniform one."""
+    pts = []
+    if hasattr(law, "grid"):
+        try:
+            pts.append(np.asarray(law.grid(600), dtype=float))
+        except Exception:  # a law without a continuous part has no grid
+            pass
+    sup = [(float(a), float(b)) for a, b in law.support]
+    for a, b in sup:
+        if logx and a <= 0:
+            a = b * 1e-6
+        u = np.linspace(0, 1, 800)
+        pts.append(a + (b - a) * (1 - np.cos(np.pi * u)) / 2)
+    x = np.unique(np.concatenate(pts)) if pts else np.array([])
+    return x, sup
+
+
+def _nonzero(sample, atom, floor=None):
+    s = np.asarray(sample, dtype=float).ravel()
+    if atom > 0 or floor:
+        tol = floor if floor else 8 * s.size * np.finfo(float).eps * max(np.max(np.abs(s)), 1e-300)
+        return s[s > tol], float(np.mean(s <= tol))
+    return s, 0.0
+
+
+def plot_density(sample, law, ax=None, *, bins="auto", logx=False, params=None, label=None,
+                 comparison=None):
+    """Histogram of the sample over the theoretical density.
+
+    Parameters
+    ----------
+    sample : array_like
+        Eigenvalues (pooled).
+    law : Law or law-like
+        ``density(x)``, ``support``, ``atom`` are used.
+    ax : matplotlib Axes, optional
+        Drawn into (a new figure otherwise).
+    bins : int or "auto", optional
+        Histogram bins ("auto": about 2 N^(1/3), at least 40, at most 160).
+    logx : bool, optional
+        Logarithmic x axis (for laws with much mass near 0, e.g. deep Jacobians); the histogram then
+        uses logarithmic bins and shows the density of log10 λ.
+    params : dict, optional
+        Model parameters for the axis labels (:func:`parameter_text`).
+    label : str, optional
+        Legend label of the sample.
+    comparison : Comparison, optional
+        Its ``floor`` decides which sample values count as the atom.
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.4))
+    atom = float(law.atom)
+    floor = getattr(comparison, "floor", None)
+    nz, atom_sample = _nonzero(sample, atom, floor)
+    x, sup = _grid(law, nz, logx)
+    rho = np.asarray(law.density(x), dtype=float) if x.size else np.array([])
+    rho = np.where(np.isfinite(rho), rho, np.nan)
+    n_total = np.asarray(sample).size
+    if isinstance(bins, str):
+        bins = int(min(160, max(40, 2 * round(nz.size ** (1 / 3)))))
+    lo = min([a for a, _ in sup] + ([float(nz.min())] if nz.size else []))
+    hi = max([b for _, b in sup] + ([float(nz.max())] if nz.size else []))
+    if logx:
+        lo = max(lo, float(nz.min()) if nz.size else hi * 1e-6, hi * 1e-12)
+        edges = np.geomspace(lo, hi, bins + 1)
+    else:
+        edges = np.linspace(lo, hi, bins + 1)
+    if nz.size:
+        counts, edges = np.histogram(nz, bins=edges)
+        # density normalised to the whole sample: the continuous part has mass 1 - atom
+        widths = np.diff(edges)
+        if logx:
+            heights = counts / (n_total * np.diff(np.log10(edges)))
+        else:
+            heights = counts / (n_total * widths)
+        ax.stairs(heights, edges, fill=True, color=_SAMPLE, alpha=0.35,
+                  label=label or f"sample ({n_total} eigenvalues)")
+        ax.stairs(heights, edges, color=_SAMPLE, lw=0.8)
+    if x.size:
+        y = rho * x * math.log(10) if logx else rho
+        ax.plot(x, y, color=_THEORY, lw=1.8, label="limit law (density)")
+    for i, (a, b) in enumerate(sup):
+        for e in (a, b):
+            if logx and e <= 0:
+                continue
+            ax.axvline(e, color=_EDGE, ls=":", lw=1.0,
+                       label="support edges" if (i == 0 and e == a) or (i == 0 and a <= 0 and logx)
+                       else None)
+    if atom > 0 or atom_sample > 0:
+        # the atom as a bar at 0 of height = its mass (drawn on a twin scale would mislead:
+        # its mass is written in the legend and at the bar)
+        ymax = np.nanmax(y[np.isfinite(y)]) if x.size and np.any(np.isfinite(y)) else 1.0
+        if nz.size:
+            ymax = max(ymax, float(np.max(heights)))
+        height = 0.9 * ymax
+        pos = lo if logx else 0.0
+        ax.annotate("", xy=(pos, height), xytext=(pos, 0),
+                    arrowprops=dict(arrowstyle="-|>", color=_THEORY, lw=2.2))
+        ax.plot([], [], color=_THEORY, lw=2.2, marker="^",
+                label=f"atom at 0: {atom:.4f} (sample {atom_sample:.4f})")
+    if logx:
+        ax.set_xscale("log")
+        ax.set_ylabel("density of log₁₀ λ")
+    else:
+        ax.set_ylabel("density")
+    ax.set_xlabel("eigenvalue λ of M")
+    ax.set_ylim(bottom=0)
+    text = parameter_text(params)
+    if text:
+        ax.set_title(text, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    ax.grid(alpha=0.25)
+    return ax
+
+
+def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, params=None):
+    """Empirical CDF against the theoretical CDF, with the KS distance marked.
+
+    Parameters
+    ----------
+    sample : array_like
+    law : Law or law-like
+    ax : matplotlib Axes, optional
+    cdf : callable, optional
+        Vectorised CDF of the law (default: :class:`nrmt.numerics.compare.CdfTable` of ``law``,
+        the tabulated integral of its density).
+    comparison : Comparison, optional
+        Its ``ks``/``ks_at``/``ks_scale`` are written on the panel.
+    logx : bool, optional
+    params : dict, optional
+
+    Returns
+    -------
+    matplotlib Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4.4))
+    if cdf is None:
+        from nrmt.numerics.compare import CdfTable
+
+        cdf = CdfTable(law)
+    s = np.sort(np.asarray(sample, dtype=float).ravel())
+    n = s.size
+    sup = [(float(a), float(b)) for a, b in law.support]
+    lo = min([a for a, _ in sup] + [float(s[0])])
+    hi = max([b for _, b in sup] + [float(s[-1])])
+    pad = 0.03 * (hi - lo)
+    if logx:
+        pos = s[s > 0]
+        lo = max(float(pos.min()) if pos.size else hi * 1e-6, hi * 1e-12)
+        x = np.geomspace(lo, hi * 1.05, 2000)
+    else:
+        x = np.linspace(lo - pad, hi + pad, 2000)
+    x = np.unique(np.concatenate([x, [0.0] if not logx else [], *[np.linspace(a, b, 400) for a, b in sup]]))
+    f = np.asarray(cdf(x), dtype=float)
+    ax.step(np.concatenate([[x[0]], s, [x[-1]]]), np.concatenate([[0.0], np.arange(1, n + 1) / n, [1.0]]),
+            where="post", color=_SAMPLE, lw=1.2, label=f"empirical CDF (N = {n})")
+    ax.plot(x, f, color=_THEORY, lw=1.5, ls="--", label="limit law CDF")
+    if comparison is not None and comparison.ks_at is not None:
+        xk = comparison.ks_at
+        fk = float(np.asarray(cdf(np.array([xk])))[0])
+        fn = np.searchsorted(s, xk, side="right") / n
+        ax.plot([xk, xk], [fk, fn], color="k", lw=1.5)
+        ax.annotate(f"KS = {comparison.ks:.2g}\n(noise scale {comparison.ks_scale:.2g})",
+                    xy=(xk, (fk + fn) / 2), xytext=(10, -20), textcoords="offset points",
+                    fontsize=8, arrowprops=dict(arrowstyle="-", color="k", lw=0.6))
+    if logx:
+        ax.set_xscale("log")
+    ax.set_xlabel("λ")
+    ax.set_ylabel("F(λ)")
+    ax.set_ylim(-0.02, 1.02)
+    text = parameter_text(params)
+    if text:
+        ax.set_title(text, fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.grid(alpha=0.25)
+    return ax
+
+
+def plot_comparison(sample, law, comparison=None, *, params=None, path=None, logx=False,
+                    title=None, dpi=130):
+    """Density and CDF panels side by side; saved to ``path`` (PNG, PDF, SVG…) when given.
+
+    Parameters
+    ----------
+    sample : array_like
+    law : Law or law-like
+    comparison : Comparison, optional
+        Distances to print (KS, W1 with their noise scales).
+    params : dict, optional
+        Model parameters; shown in the figure title.
+    path : str or path-like, optional
+        Output file; the figure is closed after saving.
+    logx : bool, optional
+    title : str, optional
+        Overrides the title made from ``params``.
+    dpi : int, optional
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.4), gridspec_kw={"width_ratios": [1.35, 1]})
+    plot_density(sample, law, ax=ax1, logx=logx, comparison=comparison)
+    plot_cdf(sample, law, ax=ax2, comparison=comparison, logx=logx)
+    head = title if title is not None else parameter_text(params)
+    if comparison is not None:
+        stats = (f"KS = {comparison.ks:.3g} (noise ≈ {comparison.ks_scale:.2g}),  "
+                 f"W₁ = {comparison.w1:.3g} (noise ≈ {comparison.w1_scale:.2g}),  "
+                 f"n = {comparison.n} × {comparison.trials} trial{'s' if comparison.trials > 1 else ''}")
+        head = f"{head}\n{stats}" if head else stats
+    if head:
+        fig.suptitle(head, fontsize=11)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=dpi)
+        plt.close(fig)
+    return fig
