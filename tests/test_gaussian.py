@@ -60,6 +60,11 @@ REFERENCES = {
     "log_abs": ("log(abs(x))", 1, 0, 1, -(sympy.EulerGamma + sympy.log(2)) / 2, "quadrature",
                 "E log|Z| = -(γ + log 2)/2"),
     "softsign_odd": ("softsign", 1, 0, 1, 0, "quadrature", "odd function"),
+    "sin_square": ("sin(x)**2", Rational(3, 2), 0, 1, (1 - sympy.exp(-2 * Rational(9, 4))) / 2, "exact",
+                   "E sin²(σZ) = (1 − e^{−2σ²})/2 (E e^{iaZ} = e^{−a²/2})"),
+    "cos_shift": ("cos(x)", 2, Rational(1, 3), 1, sympy.exp(-2) * sympy.cos(Rational(1, 3)), "exact",
+                  "E cos(σZ + b) = e^{−σ²/2} cos b"),
+    "x_sin": ("x*sin(x)", 1, 0, 1, sympy.exp(-Rational(1, 2)), "exact", "Stein: E[Z sin Z] = E cos Z"),
 }
 
 
@@ -198,6 +203,19 @@ def test_disagreeing_evaluations_raise_no_convergence():
 
     with pytest.raises(NoConvergence):
         gaussian_expectation(unstable, dps=20)
+
+
+def test_oscillating_integrand_retry_with_finer_split():
+    # the first split (kinks and 0 only) cannot resolve sin(20σz)²; the retry splits every 1/4
+    r = gaussian_expectation("sin(20*x)**2", dps=15, exact=False)
+    assert r.method == "quadrature"
+    assert _close(r.value, (1 - sympy.exp(-800)) / 2, 15)
+
+
+def test_points_split_a_callable_at_its_jump():
+    step = lambda t: mpmath.mpf(1) if t > 1 else mpmath.mpf(0)  # noqa: E731
+    r = gaussian_expectation(step, sigma=2, dps=30, points=[1])
+    assert _close(r.value, 1 - _Phi(Rational(1, 2)), 30)
 
 
 def test_float_callable_limited_to_15_digits():

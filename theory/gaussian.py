@@ -326,6 +326,15 @@ def _exact_expectation(expr, sigma, shift, weight):
     kinks = kinks_of(expr) if expr.has(Max, Min, Abs, sign, Heaviside, Piecewise, DiracDelta) else ()
     if any(not k.is_number for k in kinks):
         raise _NoExact
+    trig = expr.has(sympy.sin, sympy.cos, sympy.sinh, sympy.cosh)
+    if trig:
+        # sin, cos (and sinh, cosh) as exponentials: E e^{iaZ} = e^{-a²/2} on the whole line only
+        if kinks or expr.has(erf):
+            raise _NoExact
+        expr = expr.replace(sympy.sin, lambda u: (exp(sympy.I * u) - exp(-sympy.I * u)) / (2 * sympy.I))
+        expr = expr.replace(sympy.cos, lambda u: (exp(sympy.I * u) + exp(-sympy.I * u)) / 2)
+        expr = expr.replace(sympy.sinh, lambda u: (exp(u) - exp(-u)) / 2)
+        expr = expr.replace(sympy.cosh, lambda u: (exp(u) + exp(-u)) / 2)
     kinks = sorted(set(kinks), key=lambda k: float(k))
     edges = [S.NegativeInfinity] + list(kinks) + [S.Infinity]
     total = S.Zero
@@ -343,6 +352,10 @@ def _exact_expectation(expr, sigma, shift, weight):
         lo = left if left is S.NegativeInfinity else (left - shift) / sigma
         hi = right if right is S.Infinity else (right - shift) / sigma
         total += _gauss_integral(piece, Z, lo, hi)
+    if total.has(sympy.I):
+        total = sympy.expand_complex(total)
+        if total.has(sympy.I):
+            raise _NoExact
     return total
 
 
@@ -412,6 +425,11 @@ def _check_integrable(h, splits, what):
                 raise NotIntegrableError(f"{what} has a non-integrable singularity at z = {mpmath.nstr(p, 8)}")
 
 
+def _on_grid(p, step):
+    k = p / step
+    return abs(k - mpmath.nint(k)) < mpmath.mpf(10) ** -10 and abs(p) <= 12
+
+
 def _l1_estimate(h, pts):
     """A rough ∫|h| (midpoint sums on a grid of step 1/4 over [−10, 10] plus the split points):
     the scale against which a cancelled integral counts as zero."""
@@ -420,15 +438,22 @@ def _l1_estimate(h, pts):
     return total
 
 
-def _numeric(fz, splits, dps, what, float_only=False):
+def _numeric(fz, splits, dps, what, float_only=False, step=None):
     """E[fz(Z)] by split tanh-sinh quadrature, verified by a second evaluation.
 
-    Returns (value, error) at precision dps + GUARD.
+    With ``step``, z in [−12, 12] is also split every ``step`` (the second evaluation on the grid
+    shifted by step/2): the retry for oscillating integrands. Returns (value, error) at precision
+    dps + GUARD.
     """
     with mpmath.workdps(dps + GUARD):
         h = _integrand(fz)
         pts = sorted(set([mpmath.mpf(0)] + [mpmath.mpf(p) for p in splits]))
         _check_integrable(h, pts, what)
+        grid2 = []
+        if step is not None:
+            n = int(12 / step)
+            pts = sorted(set(pts + [k * mpmath.mpf(step) for k in range(-n, n + 1)]))
+            grid2 = [(k + mpmath.mpf(1) / 2) * mpmath.mpf(step) for k in range(-n, n)]
         edges = [mpmath.ninf] + pts + [mpmath.inf]
         parts, err1 = [], mpmath.mpf(0)
         for a, b in zip(edges[:-1], edges[1:]):
@@ -440,7 +465,8 @@ def _numeric(fz, splits, dps, what, float_only=False):
     # second evaluation: more digits and other split points (so other nodes everywhere)
     with mpmath.workdps(dps + GUARD + 8):
         h2 = _integrand(fz)
-        extra = sorted(set(pts + [mpmath.mpf(p) for p in (-6.5, -2.75, -0.875, 1.125, 3.25, 7)]))
+        extra = sorted(set([p for p in pts if step is None or not _on_grid(p, step)] + grid2
+                           + [mpmath.mpf(p) for p in (-6.5, -2.75, -0.875, 1.125, 3.25, 7)]))
         edges2 = [mpmath.ninf] + extra + [mpmath.inf]
         v2 = mpmath.fsum(mpmath.quad(h2, [a, b], method="tanh-sinh") for a, b in zip(edges2[:-1], edges2[1:]))
         diff = abs(v1 - v2)
@@ -480,7 +506,7 @@ def _evaluate_exact(expr, dps):
         return mpmath.mpf(val) if val != 0 else mpmath.mpf(0)
 
 
-def _expectation(act, sigma, shift, dps, exact, weight, what):
+def _expectation(act, sigma, shift, dps, exact, weight, what, points=()):
     """Kernel: E[weight(Z) f(σZ + shift)] -> (value at dps+GUARD or None, exact or None, error, method)."""
     symbols = set()
     if act.expr is not None:
@@ -521,14 +547,20 @@ def _expectation(act, sigma, shift, dps, exact, weight, what):
 
     splits = []
     with mpmath.workdps(dps + GUARD + 10):
-        for k in act.kinks:
+        for k in list(act.kinks) + [to_sympy_number(p, what="points") for p in points]:
             if k.is_number and k.is_real:
                 splits.append((_mp_of(k) - sh) / sig)
     float_only = act.expr is None and _returns_float(f)
     if float_only and dps > 15:
         raise ValueError(f"the callable {act.text} returns Python floats: at most 15 digits are possible, "
                          f"got dps={dps} (give an expression instead)")
-    value, err = _numeric(fz, splits, dps, what, float_only)
+    try:
+        value, err = _numeric(fz, splits, dps, what, float_only)
+    except NoConvergence:
+        if float_only:
+            raise
+        # oscillating or sharply varying integrand: split z every 1/4 and try once more
+        value, err = _numeric(fz, splits, dps, what, float_only, step=0.25)
     return value, None, err, "quadrature"
 
 
@@ -605,7 +637,7 @@ def _round(value, dps):
         return +value
 
 
-def gaussian_expectation(g, sigma=1, shift=0, dps=15, exact=True, weight=None):
+def gaussian_expectation(g, sigma=1, shift=0, dps=15, exact=True, weight=None, points=()):
     r"""E g(σZ + shift) for Z ~ N(0, 1): exact when possible, else to ``dps`` digits.
 
     Parameters
@@ -622,6 +654,9 @@ def gaussian_expectation(g, sigma=1, shift=0, dps=15, exact=True, weight=None):
         Try the closed-form engine first.
     weight : sympy polynomial in :data:`Z`, optional
         Computes E[weight(Z) g(σZ + shift)] instead (e.g. ``Z`` for Stein's form, ``He_k(Z)``).
+    points : sequence of numbers, optional
+        Extra points x where g is not smooth (for callables, whose kinks nrmt cannot see); the
+        quadrature is split at (x − shift)/σ.
 
     Returns
     -------
@@ -660,7 +695,7 @@ def gaussian_expectation(g, sigma=1, shift=0, dps=15, exact=True, weight=None):
     if w.free_symbols - {Z}:
         raise ValueError(f"weight must be a polynomial in z only, got {weight}")
     what = f"E[{'' if w == 1 else '(' + str(w) + ') '}{act.text} at sigma*Z{' + shift' if sh != 0 else ''}]"
-    value, closed, err, method = _expectation(act, sig, sh, dps, exact, w, what)
+    value, closed, err, method = _expectation(act, sig, sh, dps, exact, w, what, tuple(points))
     return Expectation(_round(value, dps), closed, _round(err, 5) if err is not None else None, method, dps)
 
 
