@@ -68,6 +68,7 @@ from nrmt.numerics.entries import entry_law
 
 __all__ = [
     "as_generator",
+    "widths_from_ratios",
     "gram_eigenvalues",
     "sample_gram",
     "sample_linear_equivalent",
@@ -117,6 +118,39 @@ def _float(name, value, *, positive=False, nonnegative=False):
     if nonnegative and not v >= 0:
         raise ValueError(f"{name} must be >= 0, got {v}")
     return v
+
+
+def widths_from_ratios(n0, phi, psi):
+    r"""Matrix sizes from the ratios: ``([n0, n1, ..., nL], m)``.
+
+    φ = n0/m and ψ_ℓ = n_{ℓ-1}/n_ℓ (Pennington–Worah for one layer; issue 6 for several), so
+    :math:`m = \mathrm{round}(n_0/\varphi)` and :math:`n_\ell = \mathrm{round}(n_{\ell-1}/\psi_\ell)`
+    (at least 1). The ratios actually sampled are then ``n0/m`` and ``n_{l-1}/n_l``.
+
+    Parameters
+    ----------
+    n0 : int
+    phi : float
+    psi : float or sequence of float
+        One ratio per layer.
+
+    Examples
+    --------
+    >>> widths_from_ratios(1000, 0.5, 2)
+    ([1000, 500], 2000)
+    >>> widths_from_ratios(1000, 2, [0.5, 1.5])
+    ([1000, 2000, 1333], 500)
+    """
+    n0 = _positive_int("n0", n0)
+    phi = _float("phi", phi, positive=True)
+    psis = [psi] if np.ndim(psi) == 0 else list(psi)
+    if not psis:
+        raise ValueError("psi needs at least one value (one per layer)")
+    widths = [n0]
+    for i, p in enumerate(psis):
+        p = _float(f"psi[{i}]" if len(psis) > 1 else "psi", p, positive=True)
+        widths.append(max(1, int(round(widths[-1] / p))))
+    return widths, max(1, int(round(n0 / phi)))
 
 
 # --------------------------------------------------------------------------- eigenvalues
