@@ -7,6 +7,7 @@ returning an exit code).
 
 import argparse
 import importlib
+import os
 import sys
 
 from nrmt.theory.errors import NrmtError
@@ -49,6 +50,10 @@ def main(argv=None):
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"nrmt {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `nrmt ... | head`: stop quietly, like other Unix tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("nrmt: interrupted", file=sys.stderr)
         return 130
