@@ -77,6 +77,8 @@ __all__ = [
 
 # rows of a pre-activation matrix transformed by f per chunk (bounds the temporary f allocates)
 _CHUNK = 1 << 18
+# elements of one block of rows of W drawn at a time (8 MiB of float64)
+_BLOCK = 1 << 20
 
 
 def as_generator(rng):
@@ -340,9 +342,10 @@ def sample_gram(activation, widths, m, *, sigma_w=1.0, sigma_x=1.0, sigma_b=0.0,
 
     Notes
     -----
-    Peak memory for one layer is about the larger of :math:`(n_1 n_0 + n_0 m + n_1 m)` and
-    :math:`(n_1 m + \min(n_1, m)^2)` float64 values; the activation is applied in place, chunk by
-    chunk.
+    Peak memory for one layer is about the larger of :math:`n_0 m + n_1 m` and
+    :math:`n_1 m + \min(n_1, m)^2` float64 values: W is drawn and multiplied a block of rows at a
+    time (never held whole), the activation is applied in place to each block, the Gram matrix
+    is formed by ``syrk`` and overwritten by the eigensolver.
 
     Examples
     --------
@@ -391,23 +394,45 @@ def sample_gram(activation, widths, m, *, sigma_w=1.0, sigma_x=1.0, sigma_b=0.0,
     return out.reshape(-1) if pooled else out
 
 
+def _product_rows(law, gen, n_out, y, scale, out=None):
+    """out = W y with W (n_out x n_in) of iid entries (law, std ``scale``), drawn in row blocks.
+
+    W is never held whole: each block of rows is drawn, multiplied into its rows of ``out`` and
+    dropped, so the peak memory is y + out + one block. Yields (start, stop, block of out) after
+    each block so the caller can transform it while it is hot in cache.
+    """
+    n_in, m = y.shape
+    if out is None:
+        out = np.empty((n_out, m))
+    rows = max(64, _BLOCK // max(n_in, 1))
+    for start in range(0, n_out, rows):
+        stop = min(n_out, start + rows)
+        wb = law.draw(gen, (stop - start, n_in), scale=scale)
+        np.matmul(wb, y, out=out[start:stop])
+        del wb
+        yield start, stop, out[start:stop]
+
+
 def _one_network(fn, widths, m, sigma_w, sigma_x, sigma_b, law, gen, consts):
     y = law.draw(gen, (widths[0], m), scale=sigma_x)
     for layer, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
-        w = law.draw(gen, (n_out, n_in), scale=sigma_w / math.sqrt(n_in))
-        h = w @ y
-        del w, y
         c = consts[layer]
+        # b is drawn before W at every layer (also when sigma_b = 0), so that runs with and
+        # without bias see the same X and W for the same seed
+        b = gen.standard_normal(n_out)
+        b *= sigma_b
         shift = None
-        if sigma_b > 0:
-            b = gen.standard_normal(n_out)
-            b *= sigma_b
-            h += b[:, None]
-            if c is not None:
+        if c is not None:
+            if sigma_b > 0:
                 shift = np.asarray(_gaussian_mean(fn, math.sqrt(c["s2"]), shift=b), dtype=float)
-        elif c is not None:
-            shift = c["mu"]
-        _apply_inplace(fn, h, shift)
+            else:
+                shift = c["mu"]
+        h = np.empty((n_out, m))
+        for start, stop, block in _product_rows(law, gen, n_out, y, sigma_w / math.sqrt(n_in), h):
+            if sigma_b > 0:
+                block += b[start:stop, None]
+            _apply_inplace(fn, block, shift if np.ndim(shift) == 0 else shift[start:stop])
+        del y
         y = h
     return gram_eigenvalues(y, 1.0 / m)
 
@@ -455,16 +480,17 @@ def sample_linear_equivalent(theta1, theta2, n0, n1, m, *, entries="gaussian", t
     try:
         for t in range(trials):
             if theta2 > 0:
-                w0 = law.draw(gen, (n1, n0), scale=math.sqrt(theta2 / n0))
                 x0 = law.draw(gen, (n0, m))
-                y = w0 @ x0
-                del w0, x0
+                y = np.empty((n1, m))
+                for _ in _product_rows(law, gen, n1, x0, math.sqrt(theta2 / n0), y):
+                    pass
+                del x0
             else:
                 y = np.zeros((n1, m))
             if noise > 0:
-                z = law.draw(gen, (n1, m), scale=noise)
-                y += z
-                del z
+                for start in range(0, n1, max(1, _BLOCK // m)):
+                    stop = min(n1, start + max(1, _BLOCK // m))
+                    y[start:stop] += law.draw(gen, (stop - start, m), scale=noise)
             out[t] = gram_eigenvalues(y, 1.0 / m)
             del y
             if bar is not None:
