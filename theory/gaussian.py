@@ -68,6 +68,8 @@ SIMPLIFY_SECONDS = 2.0
 #: Expressions larger than this (sympy.count_ops) are not simplified.
 SIMPLIFY_MAX_OPS = 300
 MAX_DPS = 2000
+#: Seconds allowed for the exact engine on one integrand (main thread only).
+EXACT_SECONDS = 10.0
 #: Cross-check every numeric closed form by a 12-digit quadrature.
 VERIFY_EXACT = True
 
@@ -425,6 +427,17 @@ def _check_integrable(h, splits, what):
                 raise NotIntegrableError(f"{what} has a non-integrable singularity at z = {mpmath.nstr(p, 8)}")
 
 
+def _peak(h):
+    """The z of largest |h| on a grid of step 1/2 over [−64, 64] (where the integrand's mass is)."""
+    best, arg = -mpmath.inf, mpmath.mpf(0)
+    for i in range(-128, 129):
+        z = mpmath.mpf(i) / 2
+        v = _safe_log_abs(h, z)
+        if v > best:
+            best, arg = v, z
+    return arg
+
+
 def _on_grid(p, step):
     k = p / step
     return abs(k - mpmath.nint(k)) < mpmath.mpf(10) ** -10 and abs(p) <= 12
@@ -449,6 +462,10 @@ def _numeric(fz, splits, dps, what, float_only=False, step=None):
         h = _integrand(fz)
         pts = sorted(set([mpmath.mpf(0)] + [mpmath.mpf(p) for p in splits]))
         _check_integrable(h, pts, what)
+        peak = _peak(h)
+        if abs(peak) > 4:
+            # the mass sits far from 0 (e.g. exp(a x) with a large): split around it
+            pts = sorted(set(pts + [peak + d for d in (-8, -4, -2, -1, 0, 1, 2, 4, 8)]))
         grid2 = []
         if step is not None:
             n = int(12 / step)
@@ -506,8 +523,29 @@ def _evaluate_exact(expr, dps):
         return mpmath.mpf(val) if val != 0 else mpmath.mpf(0)
 
 
+_RESULTS = {}
+_RESULTS_MAX = 2048
+
+
 def _expectation(act, sigma, shift, dps, exact, weight, what, points=()):
-    """Kernel: E[weight(Z) f(σZ + shift)] -> (value at dps+GUARD or None, exact or None, error, method)."""
+    """Kernel: E[weight(Z) f(σZ + shift)] -> (value at dps+GUARD or None, exact or None, error, method).
+
+    Results for symbolic activations are cached (key: expression, σ, shift, dps, exact, weight,
+    points); callables are not.
+    """
+    if act.expr is None:
+        return _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points)
+    key = (act.expr, sigma, shift, dps, bool(exact), weight, tuple(points))
+    hit = _RESULTS.get(key)
+    if hit is None:
+        hit = _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points)
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        _RESULTS[key] = hit
+    return hit
+
+
+def _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points=()):
     symbols = set()
     if act.expr is not None:
         symbols |= set(act.parameters)
@@ -621,13 +659,43 @@ def _returns_float(f):
 
 @functools.lru_cache(maxsize=512)
 def _exact_cached(expr, sigma, shift, weight):
+    if _expansion_too_large(expr * weight, 1) or _erf_degree(expr) > 2:
+        raise _NoExact
     try:
-        result = _exact_expectation(expr, sigma, shift, weight)
-    except (_NoExact, sympy.PolynomialError, TypeError, ValueError, RecursionError):
+        with _time_limit(EXACT_SECONDS):
+            result = _exact_expectation(expr, sigma, shift, weight)
+    except (_NoExact, sympy.PolynomialError, TypeError, ValueError, RecursionError, TimeoutError):
         raise _NoExact from None
     if result.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
         raise _NoExact
     return _simplify(result)
+
+
+def _erf_degree(expr):
+    """Degree of ``expr`` as a polynomial in its erf factors (inf when erf sits inside another
+    function); the exact engine handles degree <= 2."""
+    if not expr.has(erf):
+        return 0
+    if isinstance(expr, erf):
+        return math.inf if expr.args[0].has(erf) else 1
+    if expr.is_Add:
+        return max(_erf_degree(a) for a in expr.args)
+    if expr.is_Mul:
+        return sum(_erf_degree(a) for a in expr.args)
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp >= 0:
+        return _erf_degree(expr.base) * int(expr.exp)
+    return math.inf
+
+
+def _expansion_too_large(expr, power, limit=5000):
+    """True when expanding ``expr**power`` would create more than ``limit`` terms (multinomial
+    count of every power of a sum): the exact engine then steps aside for the quadrature."""
+    count = 1
+    for node in sympy.preorder_traversal(expr):
+        if node.is_Pow and node.exp.is_Integer and node.exp > 1 and node.base.is_Add:
+            n, e = len(node.base.args), int(node.exp) * power
+            count = max(count, math.comb(e + n - 1, n - 1))
+    return count > limit
 
 
 def _round(value, dps):
