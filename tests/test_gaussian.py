@@ -175,6 +175,25 @@ def test_symbolic_parameters_evaluate_to_numeric():
     assert _close(numeric.value, value, 28)
 
 
+def test_wrong_closed_form_is_caught_by_the_cross_check(monkeypatch):
+    import nrmt.theory.gaussian as g
+
+    monkeypatch.setattr(g, "_exact_cached", lambda expr, sigma, shift, weight: sympy.Rational(1, 3))
+    monkeypatch.setattr(g, "_RESULTS", {})
+    with pytest.warns(RuntimeWarning, match="disagrees"):
+        r = g.gaussian_expectation("tanh(x)**2", dps=20)
+    assert r.method == "quadrature" and r.exact is None
+    assert _close(r.value, sympy.Rational(394294490397841174416, 10 ** 21), 19)
+
+
+def test_float_path_with_kinks_and_shifts():
+    shifts = [-1.5, 0.0, 0.7]
+    got = gaussian_expectation_float("hardtanh", sigma=0.8, shift=shifts)
+    for b, value in zip(shifts, got):
+        ref = gaussian_expectation("hardtanh", sigma=Rational(4, 5), shift=sympy.Rational(str(b)), dps=20).value
+        assert abs(value - float(ref)) < 1e-14
+
+
 def test_no_closed_form_with_free_symbols_is_an_error():
     with pytest.raises(NrmtError, match="free symbols"):
         gaussian_expectation("tanh(a*x)")

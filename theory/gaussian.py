@@ -571,7 +571,8 @@ def _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points=()
             closed = None
     if symbols:
         names = ", ".join(sorted(str(s) for s in symbols))
-        raise NrmtError(f"no closed form found for {what} with free symbols ({names}); give them "
+        found = "no closed form found" if exact and act.expr is not None else "closed forms were not tried"
+        raise NrmtError(f"{found} for {what} with free symbols ({names}); give them "
                         "numeric values (--param NAME=VALUE / --sigma NUMBER) for a numeric result")
     f = act.mp_function()
     wfun = sympy.lambdify(Z, weight, modules="mpmath") if weight != 1 else None
