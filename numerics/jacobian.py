@@ -1,0 +1,761 @@
+r"""The eigenvalue law of :math:`JJ^\top` for the input–output Jacobian of a deep network.
+
+:class:`DerivativeLaw` is the law of :math:`\lambda = f'(\sqrt q Z)^2` (exact atoms for piecewise-
+linear f, a quadrature rule for smooth f); :class:`JacobianLaw` is the free multiplicative product
+
+.. math::
+
+    \mu_{JJ^\top} = \mathop{\boxtimes}_{l=1}^{L} \big(\nu_{l} \boxtimes \mu_{W_lW_l^\top}\big),
+    \qquad S_{JJ^\top}(w) = \prod_l S_{\nu_l}(w)\, S_{W_lW_l^\top}(w),
+
+(Pennington, Schoenholz & Ganguli 2017, arXiv:1711.04735, Sec. 3; 2018, arXiv:1802.09979, Sec. 2;
+Pastur 2020, arXiv:2001.06188, and Pastur & Slavin, arXiv:2011.11439, for the proofs and the
+universality in the weight law) on the shared :class:`~nrmt.numerics.law.Law` machinery, with the
+solver of :class:`~nrmt.numerics.free.FreeProduct`.
+
+Method and precision
+--------------------
+* float path (``dps <= 15``): continuation of :math:`w = \psi(1/x)` from :math:`x = \infty` along
+  :math:`x(1 + i\epsilon)`, :math:`\epsilon = 10^{-3}`, adaptive steps in :math:`\log x` (down to the
+  smallest requested point, e.g. :math:`10^{-17}\,x_+` for the tanh-sinh nodes of the CDF), then a
+  vectorised Newton descent :math:`\epsilon \to 0` at the requested points. For smooth f the law of
+  :math:`\lambda` is a composite Gauss–Legendre rule (24 panels × 20 nodes on
+  :math:`|Z| \le 12`, split at the kinks of f);
+* mpmath path (any ``dps``): Newton at ``dps + guard`` digits from the float solution, with
+  :math:`\psi_\nu(u) = \mathbb E[u\lambda/(1-u\lambda)]` exact for atoms and by tanh-sinh
+  quadrature in :math:`Z` (split at the kinks, node values cached per precision) for smooth f.
+  The base class verifies the digits by a second solve with more guard digits.
+* CDF: :math:`F(x) = 1 - \int_x^{x_+} \rho` ("from the tail"): the continuous mass near 0 behaves
+  like :math:`x^{-L/(L+1)}` and cannot be integrated from 0 (pitfall of deep products).
+
+The atom at 0 is :math:`\max_l P(\lambda_l = 0)` (Belinschi, *The atoms of the free multiplicative
+convolution of two probability distributions*, Integral Equations Operator Theory 46 (2003),
+Thm. 4.1: :math:`\mu\boxtimes\nu(\{0\}) = \max(\mu(\{0\}), \nu(\{0\}))`).
+"""
+
+import math
+
+import flint
+import mpmath
+import numpy as np
+import sympy
+
+from nrmt.numerics.free import ClosedFactor, DiscreteLaw, FreeProduct, LawFactor
+from nrmt.numerics.law import Law, check_dps
+from nrmt.theory.activations import X, as_activation, to_sympy_number
+from nrmt.theory.errors import NoConvergence
+from nrmt.theory.gaussian import gaussian_expectation
+
+__all__ = ["DerivativeLaw", "JacobianLaw", "WEIGHTS"]
+
+WEIGHTS = ("iid", "orthogonal")
+
+_EPS_PATH = 1e-3
+_Z_MAX = 12.0
+_PANEL_NODES = 20
+
+
+def _to_arb(x):
+    """An mpf as an exact python-flint arb."""
+    sign, man, exp, bc = mpmath.mpf(x)._mpf_
+    if not man:
+        return flint.arb(0)
+    saved = flint.ctx.prec
+    try:
+        flint.ctx.prec = max(saved, int(bc) + 8)
+        return flint.arb(flint.fmpz(-int(man) if sign else int(man))) * flint.arb(2) ** int(exp)
+    finally:
+        flint.ctx.prec = saved
+
+
+def _from_acb(c):
+    """The midpoint of a python-flint acb as mpc at the current precision."""
+    out = []
+    for part in (c.real, c.imag):
+        man, exp = part.mid().man_exp()
+        out.append(mpmath.ldexp(mpmath.mpf(int(man)), int(exp)))
+    return out[0] if out[1] == 0 else mpmath.mpc(*out)
+
+
+def _is_piecewise_constant(expr):
+    """True when d/dx expr vanishes away from finitely many points (Heaviside/Piecewise steps)."""
+    d = sympy.diff(expr, X)
+    d = d.replace(sympy.DiracDelta, lambda *args: sympy.Integer(0))
+    try:
+        return sympy.simplify(d) == 0
+    except Exception:  # noqa: BLE001 - sympy may fail on exotic expressions: treat as smooth
+        return False
+
+
+class DerivativeLaw:
+    r"""The law of :math:`\lambda = f'(\sqrt q Z)^2`, :math:`Z \sim N(0,1)`: one layer's :math:`D^2`.
+
+    Parameters
+    ----------
+    activation : Activation or spec
+    q : number >= 0
+        Pre-activation variance (mpf with enough digits for the precision wanted); ``q = 0`` means
+        the limit :math:`q \to 0^+`: :math:`f'(0^\pm)^2` with probability 1/2 each.
+
+    Notes
+    -----
+    For piecewise-linear f (f' piecewise constant, e.g. ReLU, leaky ReLU, hard-tanh) the law is a
+    finite sum of atoms :math:`\sum_i p_i \delta_{a_i}` with :math:`p_i = \Phi(k_{i+1}/\sqrt q) -
+    \Phi(k_i/\sqrt q)` between consecutive kinks (exact). Otherwise it is continuous and handled by
+    quadrature. Moments :math:`\mathbb E\lambda^j` come from :mod:`nrmt.theory.gaussian` (exact when
+    it finds a closed form).
+
+    Examples
+    --------
+    >>> d = DerivativeLaw("relu", 1)
+    >>> d.atoms
+    [(0, 1/2), (1, 1/2)]
+    >>> d.zero_mass()
+    mpf('0.5')
+    """
+
+    def __init__(self, activation, q):
+        self.activation = as_activation(activation)
+        if self.activation.expr is None:
+            raise TypeError("the Jacobian law needs a symbolic activation (text or sympy), "
+                            "not a Python callable")
+        self.activation._require_numeric()
+        self.fprime = self.activation.derivative()
+        if self.fprime.has_delta:
+            raise ValueError(f"{self.activation.text} has jumps: f' contains a Dirac delta and the "
+                             "Jacobian is not defined")
+        self.q = q if isinstance(q, mpmath.mpf) else mpmath.mpf(sympy.N(q, 60) if
+                                                               isinstance(q, sympy.Basic) else q)
+        if self.q < 0:
+            raise ValueError(f"q must be >= 0, got {q}")
+        self.kinks = [k for k in self.activation.kinks if k.is_number]
+        self.atoms = None
+        self._atom_values = None
+        if self.q == 0 or _is_piecewise_constant(self.fprime.expr):
+            self._build_atoms()
+        self._float_law = None
+        self._lam_cache = {}
+        self._moment_cache = {}
+
+    # ------------------------------------------------------------------ atoms
+    def _build_atoms(self):
+        e = self.fprime.expr
+        if self.q == 0:
+            right = sympy.limit(e, X, 0, "+") ** 2
+            left = sympy.limit(e, X, 0, "-") ** 2
+            pieces = [(sympy.nsimplify(left), None, 0), (sympy.nsimplify(right), 0, None)]
+            self._pieces = pieces
+        else:
+            ks = sorted(self.kinks, key=lambda k: float(k))
+            bounds = [None] + ks + [None]
+            pieces = []
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                if a is None and b is None:
+                    mid = sympy.Integer(0)
+                elif a is None:
+                    mid = b - 1
+                elif b is None:
+                    mid = a + 1
+                else:
+                    mid = (a + b) / 2
+                val = sympy.simplify(e.subs(X, mid) ** 2)
+                pieces.append((val, a, b))
+            self._pieces = pieces
+        merged = {}
+        for val, a, b in self._pieces:
+            merged.setdefault(val, []).append((a, b))
+        self._merged = merged
+        self.atoms = [(v, self._prob_exact(v)) for v in sorted(merged, key=lambda v: float(v))]
+
+    def _prob_exact(self, value):
+        """Exact probability of an atom when q is a rational number, else None (numeric later)."""
+        if self.q == 0:
+            return sympy.Rational(len(self._merged[value]), 2)
+        total = sympy.Integer(0)
+        qs = sympy.nsimplify(str(self.q)) if self.q == mpmath.mpf(str(float(self.q))) else None
+        if qs is None:
+            return None
+        for a, b in self._merged[value]:
+            hi = 1 if b is None else (1 + sympy.erf(b / sympy.sqrt(2 * qs))) / 2
+            lo = 0 if a is None else (1 + sympy.erf(a / sympy.sqrt(2 * qs))) / 2
+            total += hi - lo
+        return sympy.simplify(total)
+
+    def _atom_mp(self):
+        """[(value, prob)] as mpf at the current precision."""
+        out = []
+        for v in sorted(self._merged, key=lambda v: float(v)):
+            val = mpmath.mpf(sympy.N(v, mpmath.mp.dps + 5))
+            if self.q == 0:
+                p = mpmath.mpf(len(self._merged[v])) / 2
+            else:
+                p = mpmath.mpf(0)
+                sq = mpmath.sqrt(2 * self.q)
+                for a, b in self._merged[v]:
+                    hi = 1 if b is None else (1 + mpmath.erf(mpmath.mpf(sympy.N(b, mpmath.mp.dps + 5)) / sq)) / 2
+                    lo = 0 if a is None else (1 + mpmath.erf(mpmath.mpf(sympy.N(a, mpmath.mp.dps + 5)) / sq)) / 2
+                    p += hi - lo
+            out.append((val, p))
+        return out
+
+    @property
+    def is_discrete(self):
+        """True when :math:`\\lambda` takes finitely many values (exact atoms)."""
+        return self.atoms is not None
+
+    # ------------------------------------------------------------------ float rule
+    def float_law(self):
+        """The law as a :class:`~nrmt.numerics.free.DiscreteLaw` (exact atoms or quadrature rule)."""
+        if self._float_law is None:
+            if self.is_discrete:
+                with mpmath.workdps(30):
+                    am = self._atom_mp()
+                self._float_law = DiscreteLaw([float(v) for v, _ in am], [float(p) for _, p in am])
+            else:
+                z, w = self._nodes_float()
+                fp = self.fprime.numpy_function()
+                lam = fp(math.sqrt(float(self.q)) * z) ** 2
+                keep = w > 1e-300
+                if not np.all(np.isfinite(lam[keep])):
+                    raise ValueError(f"f' of {self.activation.text} is not finite on the real line")
+                self._float_law = DiscreteLaw(lam[keep], w[keep] / np.sum(w[keep]))
+        return self._float_law
+
+    def _splits(self):
+        """Kinks of f in Z units (x = sqrt(q) Z)."""
+        sq = math.sqrt(float(self.q))
+        return sorted(float(k) / sq for k in self.kinks if abs(float(k) / sq) < _Z_MAX)
+
+    def _nodes_float(self):
+        t, wts = np.polynomial.legendre.leggauss(_PANEL_NODES)
+        edges = np.unique(np.concatenate([np.arange(-_Z_MAX, _Z_MAX + 0.5, 1.0), self._splits()]))
+        a, b = edges[:-1], edges[1:]
+        half, mid = (b - a) / 2, (a + b) / 2
+        z = (mid[:, None] + half[:, None] * t).ravel()
+        w = (half[:, None] * wts).ravel() * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        return z, w
+
+    # ------------------------------------------------------------------ mp psi
+    def _lam_nodes_key(self):
+        return mpmath.mp.prec
+
+    def _lambda_mp(self, z):
+        key = (mpmath.mp.prec, z)
+        v = self._lam_cache.get(key)
+        if v is None:
+            if len(self._lam_cache) > 200000:
+                self._lam_cache.clear()
+            fp = self.fprime.mp_function()
+            v = fp(mpmath.sqrt(self.q) * z) ** 2
+            self._lam_cache[key] = v
+        return v
+
+    def _rule_mp(self, level):
+        r"""Composite Gauss–Legendre rule for :math:`\mathbb E g(\lambda)` at the current precision:
+        panels of width :math:`2^{-level}` on :math:`|Z| \le Z_{max}` (Gaussian tail below
+        :math:`10^{-dps}`), split at the kinks, 24 nodes each. Returns (lambda_i, weight_i)."""
+        key = ("rule", mpmath.mp.prec, level)
+        rule = self._lam_cache.get(key)
+        if rule is None:
+            gl = mpmath.calculus.quadrature.GaussLegendre(mpmath.mp)
+            zmax = int(mpmath.ceil(mpmath.sqrt(2 * mpmath.log(10) * (mpmath.mp.dps + 5)))) + 1
+            n = zmax * 2 ** (level + 1)
+            edges = sorted(set([mpmath.mpf(-zmax) + mpmath.mpf(k) / 2 ** level for k in range(n + 1)]
+                               + [s for s in self._splits_mp() if abs(s) < zmax]))
+            fp = self.fprime.mp_function()
+            sq = mpmath.sqrt(self.q)
+            norm = 1 / mpmath.sqrt(2 * mpmath.pi)
+            lam, wts = [], []
+            for lo, hi in zip(edges[:-1], edges[1:]):
+                for z, w in gl.get_nodes(lo, hi, 4, mpmath.mp.prec):
+                    lam.append(fp(sq * z) ** 2)
+                    wts.append(w * mpmath.exp(-z * z / 2) * norm)
+            rule = (lam, wts)
+            self._lam_cache[key] = rule
+        return rule
+
+    def _rule_flint(self, level):
+        """The rule of :meth:`_rule_mp` as python-flint arb numbers (fast sums)."""
+        key = ("rule_flint", mpmath.mp.prec, level)
+        rule = self._lam_cache.get(key)
+        if rule is None:
+            lam, wts = self._rule_mp(level)
+            rule = ([_to_arb(v) for v in lam], [_to_arb(v) for v in wts])
+            self._lam_cache[key] = rule
+        return rule
+
+    def psi1_mp(self, u):
+        r""":math:`1 + \psi(u) = \mathbb E[1/(1 - u\lambda)]` and :math:`\psi'(u)` at the current
+        precision: exact sums over atoms, or composite Gauss–Legendre rules in Z (split at the
+        kinks) refined until two levels agree to the working precision.
+
+        Raises NoConvergence if 6 refinements do not agree (u too close to
+        :math:`1/\operatorname{supp}\lambda`).
+        """
+        if self.is_discrete:
+            psi1 = mpmath.mpf(0)
+            dpsi = mpmath.mpf(0)
+            for a, p in self._atom_mp_cached():
+                d = 1 / (1 - u * a)
+                psi1 += p * d
+                dpsi += p * a * d * d
+            return psi1, dpsi
+
+        def sums(level):
+            lam, wts = self._rule_flint(level)
+            saved = flint.ctx.prec
+            try:
+                flint.ctx.prec = mpmath.mp.prec + 20
+                uf = flint.acb(_to_arb(mpmath.re(u)), _to_arb(mpmath.im(u)))
+                s1 = flint.acb(0)
+                s2 = flint.acb(0)
+                for a, w in zip(lam, wts):
+                    d = 1 / (1 - uf * a)
+                    s1 += w * d
+                    s2 += w * a * d * d
+                return _from_acb(s1), _from_acb(s2)
+            finally:
+                flint.ctx.prec = saved
+
+        level = self._lam_cache.get(("level", mpmath.mp.prec), 0)
+        prev = sums(level)
+        tol = mpmath.eps * 2 ** 10
+        for _ in range(6):
+            cur = sums(level + 1)
+            if abs(cur[0] - prev[0]) <= tol * abs(cur[0]) and abs(cur[1] - prev[1]) <= tol * abs(cur[1]):
+                self._lam_cache[("level", mpmath.mp.prec)] = level
+                return cur
+            prev = cur
+            level += 1
+        raise NoConvergence(f"psi quadrature for {self.activation.text} did not converge at "
+                            f"u = {mpmath.nstr(u, 8)}")
+
+    def _splits_mp(self):
+        sq = mpmath.sqrt(self.q)
+        return [mpmath.mpf(sympy.N(k, mpmath.mp.dps + 5)) / sq for k in self.kinks]
+
+    def _atom_mp_cached(self):
+        key = ("atoms", mpmath.mp.prec)
+        v = self._lam_cache.get(key)
+        if v is None:
+            v = self._atom_mp()
+            self._lam_cache[key] = v
+        return v
+
+    # ------------------------------------------------------------------ moments, atoms
+    def moments(self, k, dps):
+        r""":math:`[\mathbb E\lambda, \dots, \mathbb E\lambda^k]` as mpf to ``dps`` digits."""
+        key = (k, dps)
+        if key not in self._moment_cache:
+            if self.is_discrete:
+                with mpmath.workdps(dps + 10):
+                    am = self._atom_mp()
+                    out = [mpmath.fsum(p * v ** j for v, p in am) for j in range(1, k + 1)]
+            else:
+                out = []
+                sig = sympy.sqrt(sympy.nsimplify(str(self.q))) if self.q == mpmath.mpf(str(float(self.q))) \
+                    else None
+                for j in range(1, k + 1):
+                    g = self.fprime.expr ** (2 * j)
+                    if sig is not None:
+                        out.append(gaussian_expectation(g, sigma=sig, dps=dps).value)
+                    else:
+                        # q known to high precision only: integrate at dps with the mp value of q
+                        with mpmath.workdps(dps + 10):
+                            fp = self.fprime.mp_function()
+                            sq = mpmath.sqrt(self.q)
+                            val = gaussian_expectation(lambda x, j=j: fp(sq * x) ** (2 * j), sigma=1,
+                                                       dps=dps, exact=False).value
+                        out.append(val)
+            self._moment_cache[key] = out
+        return self._moment_cache[key]
+
+    def zero_mass(self):
+        """:math:`P(\\lambda = 0)` as mpf (0 for a continuous law)."""
+        if not self.is_discrete:
+            return mpmath.mpf(0)
+        for v, p in self._atom_mp_cached():
+            if v == 0:
+                return p
+        return mpmath.mpf(0)
+
+    def same_as(self, other):
+        return self.activation == other.activation and self.q == other.q
+
+
+class JacobianLaw(Law):
+    r"""Eigenvalue law of :math:`JJ^\top`, :math:`J = \prod_{l=L}^{1} D_l W_l` (wide limit).
+
+    Parameters
+    ----------
+    layer_laws : list of DerivativeLaw
+        One per layer (layer 1 first); equal laws are grouped.
+    sigma_w : number > 0
+    weights : {"iid", "orthogonal"}
+    dps : int
+
+    Notes
+    -----
+    Solves :math:`S_{JJ^\top} = \prod_l S_{D_l^2} S_{W_lW_l^\top}` with
+    :math:`S_{WW^\top} = 1/(\sigma_w^2(1+w))` (iid) or :math:`1/\sigma_w^2` (orthogonal)
+    (PSG 2017, Sec. 3) for :math:`w = \psi(1/x)`, then :math:`G(x) = (1+w)/x`.
+    """
+
+    def __init__(self, layer_laws, sigma_w, weights="iid", dps=15):
+        super().__init__(dps)
+        if weights not in WEIGHTS:
+            raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+        if not layer_laws:
+            raise ValueError("need at least one layer")
+        self.weights = weights
+        self.depth = len(layer_laws)
+        self.sigma_w_exact = to_sympy_number(sigma_w, "sigma_w")
+        if not (self.sigma_w_exact.is_number and self.sigma_w_exact > 0):
+            raise ValueError(f"sigma_w must be a number > 0, got {sigma_w}")
+        groups = []
+        for dl in layer_laws:
+            for g in groups:
+                if g[0].same_as(dl):
+                    g[1] += 1
+                    break
+            else:
+                groups.append([dl, 1])
+        self.groups = [(g[0], g[1]) for g in groups]
+        for dl, _ in self.groups:
+            if not dl.float_law().mean > 0:
+                raise ValueError(f"E f'(sqrt(q) Z)^2 = 0 for {dl.activation.text}: the Jacobian vanishes")
+        self._build_product()
+        self._path = None           # (log x descending, w, u) on the ray x (1 + i eps)
+        self._mp_state = {}
+        self._edge = None
+
+    @property
+    def sigma_w(self):
+        """sigma_w as mpf at the current precision."""
+        return mpmath.mpf(sympy.N(self.sigma_w_exact, mpmath.mp.dps + 5))
+
+    def _build_product(self, sw2=None):
+        sw2 = float(self.sigma_w_exact) ** 2 if sw2 is None else sw2
+        closed = ClosedFactor(sw2, 1.0 if self.weights == "iid" else 0.0, multiplicity=self.depth,
+                              name="WW^T")
+        self.product = FreeProduct([closed] + [
+            LawFactor(dl.float_law(), mp_psi1=dl.psi1_mp, multiplicity=m, name=f"q={float(dl.q):.6g}")
+            for dl, m in self.groups])
+
+    def _product_mp(self):
+        """The same product with the closed factor scale at the current precision."""
+        closed = ClosedFactor(self.sigma_w ** 2, 1 if self.weights == "iid" else 0,
+                              multiplicity=self.depth)
+        fp = FreeProduct([closed] + [LawFactor(dl.float_law(), mp_psi1=dl.psi1_mp, multiplicity=m)
+                                     for dl, m in self.groups])
+        return fp
+
+    # -------------------------------------------------------------- float path
+    def _upper_bound(self):
+        b = 1.0
+        for dl, m in self.groups:
+            b *= (float(self.sigma_w_exact) ** 2 * dl.float_law().max_value *
+                  (4.0 if self.weights == "iid" else 1.0)) ** m
+        return b
+
+    def _extend_path(self, x_min):
+        """Trace w, u along x (1 + i eps) from above the support down to ``x_min``."""
+        fp = self.product
+        if self._path is None:
+            r0 = 4.0 * max(self._upper_bound(), 1e-300)
+            lx = [math.log(r0)]
+            z0 = np.array([1.0 / (r0 * (1 + 1j * _EPS_PATH))])
+            w, u = fp.initial_guess(z0)
+            w, u, ok = fp._newton_float(z0, w, u)
+            if not ok[0]:
+                raise NoConvergence("could not start the Jacobian continuation at large x")
+            W = [w[0]]
+            U = [u[0]]
+        else:
+            lx, W, U = (list(a) for a in self._path)
+        target = math.log(x_min)
+        h = 0.05
+        cur_l, cur_w, cur_u = lx[-1], W[-1], U[-1]
+        fails = 0
+        while cur_l > target:
+            step = min(h, cur_l - target) if cur_l - target > 1e-12 else cur_l - target
+            nl = cur_l - step
+            zt = np.array([np.exp(-nl) / (1 + 1j * _EPS_PATH)])
+            w, u, ok = fp._newton_float(zt, np.array([cur_w]), cur_u[None, :], maxiter=12)
+            good = ok[0] and abs(w[0] - cur_w) <= 0.5 * abs(cur_w) + 1e-12
+            if good:
+                cur_l, cur_w, cur_u = nl, w[0], u[0]
+                lx.append(cur_l)
+                W.append(cur_w)
+                U.append(cur_u)
+                h = min(h * 1.3, 0.1)
+                fails = 0
+            else:
+                h /= 4
+                fails += 1
+                if fails > 30:
+                    raise NoConvergence(f"Jacobian continuation stalled at x = {math.exp(cur_l):.6g}")
+        self._path = (np.array(lx), np.array(W), np.array(U))
+
+    def _solve_real_float(self, x):
+        """(w, u) at real x > 0 (boundary values from the upper half plane), vectorised."""
+        x = np.asarray(x, dtype=float)
+        if self._path is None or math.log(x.min()) < self._path[0][-1] - 1e-12:
+            self._extend_path(x.min() * 0.999)
+        lx, W, U = self._path
+        # nearest traced state (lx is decreasing)
+        idx = np.searchsorted(-lx, -np.log(x))
+        idx = np.clip(idx, 0, len(lx) - 1)
+        w, u = W[idx].copy(), U[idx].copy()
+        fp = self.product
+        for eps in (_EPS_PATH, 1e-5, 1e-7, 1e-9, 1e-11, 1e-13, 0.0):
+            z = 1.0 / (x * (1 + 1j * eps))
+            nw, nu, ok = fp._newton_float(z, w, u, maxiter=40)
+            if eps == _EPS_PATH and not np.all(ok):
+                # a requested point far from the traced state: walk there
+                for i in np.flatnonzero(~ok):
+                    nw[i], nu[i] = self._walk(x[i], W[idx[i]], U[idx[i]], lx[idx[i]])
+                ok = np.isfinite(nw)
+            # where a smaller eps fails (next to an edge), keep the last converged value
+            w = np.where(ok, nw, w)
+            u = np.where(ok[:, None], nu, u)
+            if eps == _EPS_PATH:
+                w = np.where(ok, w, np.nan + 0j)
+        return w, u
+
+    def _walk(self, x, w0, u0, l0):
+        """Sequential continuation on x (1 + i eps) from the traced state at log x = l0 to x."""
+        fp = self.product
+        zs = np.exp(-np.linspace(l0, math.log(x), 20)) / (1 + 1j * _EPS_PATH)
+        W, U, ok = fp.solve_path_float(zs, w0, u0)
+        if not ok[-1]:
+            return np.nan, np.full(len(fp.laws), np.nan + 0j)
+        return W[-1], U[-1]
+
+    def _solve_complex_float(self, z):
+        """(w, u) at one point with Im z > 0 or z < 0: continuation along the ray of z."""
+        fp = self.product
+        r, th = abs(z), np.angle(z)
+        r0 = 4.0 * max(self._upper_bound(), r)
+        if abs(th) < _EPS_PATH:
+            th = _EPS_PATH
+        rs = np.exp(np.linspace(math.log(r0), math.log(r), max(20, int(30 * math.log(r0 / r) + 2))))
+        zs = 1.0 / (rs * np.exp(1j * th))
+        W, U, ok = fp.solve_path_float(zs)
+        if not ok[-1]:
+            return np.nan, None
+        w, u = W[-1], U[-1]
+        if th != np.angle(z):
+            for e in np.linspace(th, np.angle(z), 8)[1:]:
+                w2, u2, ok = fp._newton_float(np.array([1.0 / (r * np.exp(1j * e))]),
+                                              np.array([w]), u[None, :])
+                w, u = w2[0], u2[0]
+        return w, u
+
+    def _stieltjes_float(self, z):
+        z = np.asarray(z, dtype=complex)
+        out = np.full(z.shape, np.nan + 0j)
+        flat = z.ravel()
+        res = out.ravel()
+        real_pos = (flat.imag == 0) & (flat.real > 0)
+        if np.any(real_pos):
+            xs = flat.real[real_pos]
+            w, _ = self._solve_real_float(xs)
+            res[real_pos] = w / xs
+        for i in np.flatnonzero(~real_pos):
+            if flat[i] == 0:
+                continue
+            w, _ = self._solve_complex_float(flat[i])
+            res[i] = w / flat[i]
+        return res.reshape(z.shape)
+
+    def _float_state(self, z):
+        zc = complex(z)
+        if zc.imag == 0 and zc.real > 0:
+            w, u = self._solve_real_float(np.array([zc.real]))
+            return w[0], u[0]
+        return self._solve_complex_float(zc)
+
+    # -------------------------------------------------------------- mp path
+    def _stieltjes_mp(self, z, seed):
+        key = (complex(z))
+        state = self._mp_state.get(key)
+        if state is None:
+            w0, u0 = self._float_state(z)
+            if not np.isfinite(w0) or u0 is None or not np.all(np.isfinite(u0)):
+                raise NoConvergence(f"no float start for the Jacobian law at z = {complex(z)}")
+            state = (mpmath.mpc(w0), [mpmath.mpc(v) for v in u0])
+        fp = self._product_mp()
+        w, u = fp.newton_mp(1 / z, state[0], state[1])
+        self._mp_state[key] = (w, u)
+        return w / z
+
+    # -------------------------------------------------------------- atom, moments, support
+    def _atom(self):
+        return max(dl.zero_mass() for dl, _ in self.groups)
+
+    def _moments(self, k):
+        dps = mpmath.mp.dps
+        fp = self._product_mp()
+        return fp.moments(k, [dl.moments(k, dps) for dl, _ in self.groups])
+
+    def _edge_float(self):
+        """Upper edge: first critical point of log z(w) on the real branch w > 0 (float)."""
+        fp = self.product
+        J = len(fp.laws)
+
+        def state(w, u_start):
+            u = u_start.copy()
+            for _ in range(100):
+                du_all = np.empty(J)
+                for j, f in enumerate(fp.laws):
+                    p1, dp = f.float_law.psi1_float(np.array([u[j]]))
+                    du = (1 + w - p1[0].real) / dp[0].real
+                    # keep u below the first pole 1/lambda_max
+                    cap = 1.0 / f.float_law.max_value
+                    nu = u[j] + du
+                    if nu >= cap:
+                        nu = (u[j] + cap) / 2
+                    if nu <= 0:
+                        nu = u[j] / 2
+                    du_all[j] = nu - u[j]
+                    u[j] = nu
+                if np.all(np.abs(du_all) <= 1e-15 * np.abs(u)):
+                    break
+            return u
+
+        def dlogz(w, u):
+            d = 1 / w - 1 / (1 + w)
+            for f in fp.closed:
+                d += f.multiplicity * f.dlog_s(w)
+            for j, f in enumerate(fp.laws):
+                _, dp = f.float_law.psi1_float(np.array([u[j]]))
+                d += f.multiplicity * (1 / (1 + w) - 1 / w + 1 / (u[j] * dp[0].real))
+            return d
+
+        w = 1e-8 * fp.mean
+        u = np.array([w / f.mean for f in fp.laws])
+        u = state(w, u)
+        prev = (w, u, dlogz(w, u))
+        for _ in range(4000):
+            w = w * 1.05
+            u = state(w, prev[1])
+            d = dlogz(w, u)
+            if d <= 0:
+                lo, hi, ulo = prev[0], w, prev[1]
+                for _ in range(200):
+                    mid = (lo + hi) / 2
+                    um = state(mid, ulo)
+                    if dlogz(mid, um) > 0:
+                        lo, ulo = mid, um
+                    else:
+                        hi = mid
+                    if hi - lo <= 1e-15 * hi:
+                        break
+                return lo, ulo
+            prev = (w, u, d)
+        raise NoConvergence("could not locate the upper edge of the Jacobian law")
+
+    @staticmethod
+    def _z_real_mp(fp, w, u):
+        """z = chi(w) on the real branch, as a real product (no logarithms of negatives)."""
+        out = w / (1 + w)
+        for f in fp.closed:
+            out *= (1 / (f.scale * (1 + f.ratio * w))) ** f.multiplicity
+        for j, f in enumerate(fp.laws):
+            out *= (u[j] * (1 + w) / w) ** f.multiplicity
+        return out
+
+    def _edge_mp(self, w0, u0):
+        """A support edge at the current precision: the critical point of log z(w) on the real
+        branch, by the secant method on d log z/dw (inner Newton for psi_j(u_j) = w), started
+        from a real float state (w0, u0) next to the edge. Returns x = 1/z(w_c)."""
+        fp = self._product_mp()
+
+        def solve_u(w, u):
+            u = list(u)
+            for j, f in enumerate(fp.laws):
+                for _ in range(200):
+                    p1, dp = f.mp_psi1(u[j])
+                    du = (1 + w - p1) / dp
+                    u[j] = u[j] + du
+                    if abs(du) <= mpmath.eps * 16 * abs(u[j]):
+                        break
+                else:
+                    raise NoConvergence("support edge: inner Newton failed")
+            return u
+
+        ucur = [mpmath.mpf(float(np.real(v))) for v in u0]
+
+        def D(w):
+            nonlocal ucur
+            ucur = solve_u(w, ucur)
+            d = 1 / w - 1 / (1 + w)
+            for f in fp.closed:
+                d += f.multiplicity * f.dlog_s(w)
+            for j, f in enumerate(fp.laws):
+                _, dp = f.mp_psi1(ucur[j])
+                d += f.multiplicity * (1 / (1 + w) - 1 / w + 1 / (ucur[j] * dp))
+            return d
+
+        w0 = mpmath.mpf(float(np.real(w0)))
+        wc = mpmath.findroot(D, (w0, w0 * (1 + mpmath.mpf(10) ** -6)), solver="secant",
+                             tol=mpmath.eps ** 2 * 1e4, maxsteps=200)
+        ucur = solve_u(wc, ucur)
+        return 1 / self._z_real_mp(fp, wc, ucur)
+
+    def _lower_edge_float(self, hi):
+        """(x_-, w, u) with a real state just below x_-, or None when the support reaches 0."""
+        probe = np.array([1e-9, 1e-6]) * hi
+        w, _ = self._solve_real_float(probe)
+        if np.all(-w.imag > 1e-10 * np.abs(w)):
+            return None
+        xs = np.geomspace(1e-9 * hi, hi, 400)
+        w, _ = self._solve_real_float(xs)
+        on = -w.imag > 1e-10 * np.abs(w)
+        i = int(np.argmax(on))
+        if not on[i]:
+            raise NoConvergence("the Jacobian law has no continuous part on a scan of its range")
+        lo, up = xs[i - 1], xs[i]
+        for _ in range(60):
+            mid = math.sqrt(lo * up)
+            wm, _ = self._solve_real_float(np.array([mid]))
+            if -wm[0].imag > 1e-10 * abs(wm[0]):
+                up = mid
+            else:
+                lo = mid
+            if up - lo <= 1e-13 * up:
+                break
+        x_out = lo * (1 - 1e-7)
+        w_out, u_out = self._solve_real_float(np.array([x_out]))
+        return lo, w_out[0], u_out[0]
+
+    def _support(self):
+        if self._edge is None:
+            self._edge = self._edge_float()
+        hi = self._edge_mp(*self._edge)
+        low = self._lower_edge_float(float(hi))
+        if low is None:
+            return [(mpmath.mpf(0), hi)]
+        lo = self._edge_mp(low[1] - 1, low[2])
+        return [(lo, hi)]
+
+    def _scale(self):
+        return float(self.support_mp[-1][1])
+
+    # -------------------------------------------------------------- CDF from the tail
+    def _piece(self, a, c):
+        r"""Mass of the continuous part on [a, c]; from a hard edge at 0 it is computed from the
+        tail, :math:`(1 - \text{atom}) - \int_c^{x_+}\rho`, since the density near 0 behaves like
+        :math:`x^{-L/(L+1)}` (no quadrature from 0 resolves it for deep products)."""
+        key = ("piece", a, c)
+        if (key, self._dps) not in self._cache:
+            sup = self.support_mp
+            if a == 0 and sup and sup[0][0] == 0 and len(sup) == 1:
+                b = sup[0][1]
+                tail = self._integrate(c, b) if c < b else mpmath.mpf(0)
+                val = (1 - self.atom_mp) - tail
+            else:
+                val = self._integrate(a, c)
+            self._cache[(key, self._dps)] = val
+        return self._cache[(key, self._dps)]

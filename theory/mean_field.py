@@ -1,0 +1,309 @@
+r"""Mean-field signal propagation in deep random networks: length map, fixed point, χ, criticality.
+
+Network (Poole et al. 2016; Schoenholz et al. 2017): :math:`x^l = W^l h^{l-1} + b^l`,
+:math:`h^l = f(x^l)`, with :math:`W^l_{ij}` iid of variance :math:`\sigma_w^2/N` and
+:math:`b^l_i` of variance :math:`\sigma_b^2`. In the wide limit the pre-activations of layer
+:math:`l` are Gaussian with variance :math:`q_l`:
+
+.. math::
+
+    q_1 = \sigma_w^2 q_0 + \sigma_b^2, \qquad
+    q_l = \sigma_w^2\, \mathbb E f(\sqrt{q_{l-1}} Z)^2 + \sigma_b^2 \quad (l \ge 2),
+
+where :math:`q_0 = \lVert x^0\rVert^2/N` is the input's mean square
+(Poole, Lahiri, Raghu, Sohl-Dickstein & Ganguli, *Exponential expressivity in deep neural
+networks through transient chaos*, NeurIPS 2016, arXiv:1606.05340, eq. (3); Schoenholz, Gilmer,
+Ganguli & Sohl-Dickstein, *Deep information propagation*, ICLR 2017, arXiv:1611.01232, eq. (3)).
+Its fixed point :math:`q^*` and the slope
+
+.. math::
+
+    \chi = \sigma_w^2\, \mathbb E f'(\sqrt{q^*} Z)^2
+
+(Poole et al. 2016, eq. (8) — :math:`\chi_1`; Schoenholz et al. 2017, eq. (5)) decide order
+(:math:`\chi < 1`) or chaos (:math:`\chi > 1`); :math:`\chi = 1` is the edge of chaos. For a chosen
+:math:`q^*`, criticality holds for
+
+.. math::
+
+    \sigma_w^2 = 1/\mathbb E f'(\sqrt{q^*} Z)^2, \qquad
+    \sigma_b^2 = q^* - \sigma_w^2\, \mathbb E f(\sqrt{q^*} Z)^2
+
+(no critical point at that :math:`q^*` if :math:`\sigma_b^2 < 0`). Gaussian expectations come from
+:mod:`nrmt.theory.gaussian` (exact when sympy can, else to ``dps`` digits).
+"""
+
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy
+
+from nrmt.theory.activations import X, as_activation, to_sympy_number
+from nrmt.theory.errors import NoConvergence
+from nrmt.theory.gaussian import gaussian_expectation
+
+__all__ = [
+    "second_moment",
+    "derivative_second_moment",
+    "length_map",
+    "length_sequence",
+    "fixed_point_q",
+    "chi",
+    "criticality",
+    "Criticality",
+]
+
+_GUARD = 10
+
+
+def _check_dps(dps):
+    if isinstance(dps, bool) or not isinstance(dps, int) or dps < 1:
+        raise ValueError(f"dps must be an integer >= 1, got {dps!r}")
+
+
+def _nonneg(value, name):
+    try:
+        v = mpmath.mpf(value) if not isinstance(value, sympy.Basic) else mpmath.mpf(sympy.N(value, 40))
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not mpmath.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return v
+
+
+def _sym(value):
+    """An exact sympy version of a number (floats through their shortest decimal)."""
+    return to_sympy_number(value) if not isinstance(value, sympy.Basic) else value
+
+
+def _expectation(expr, q, dps):
+    """E g(sqrt(q) Z) for g = expr (sympy in X): (mpf value, exact sympy or None)."""
+    qs = _sym(q)
+    if qs == 0:
+        # the q -> 0+ limit: g(0+) and g(0-) each with probability 1/2
+        right = sympy.limit(expr, X, 0, "+")
+        left = sympy.limit(expr, X, 0, "-")
+        exact = sympy.nsimplify(sympy.Rational(1, 2) * (right + left)) if (right + left).is_number \
+            else None
+        with mpmath.workdps(dps + _GUARD):
+            val = mpmath.mpf(sympy.N((right + left) / 2, dps + _GUARD))
+        return +val, exact
+    res = gaussian_expectation(expr, sigma=sympy.sqrt(qs), dps=dps)
+    return res.value, res.exact
+
+
+def second_moment(activation, q, dps=15):
+    r""":math:`\mathbb E f(\sqrt q Z)^2` (value to ``dps`` digits, exact sympy or None).
+
+    >>> second_moment("relu(x)", 2)[1]
+    1
+    """
+    f = as_activation(activation)
+    _check_dps(dps)
+    _nonneg(q, "q")
+    return _expectation(f.expr ** 2, q, dps)
+
+
+def derivative_second_moment(activation, q, dps=15):
+    r""":math:`\mathbb E f'(\sqrt q Z)^2` (value, exact or None); f' is the weak derivative.
+
+    >>> derivative_second_moment("relu(x)", 1)[1]
+    1/2
+    """
+    f = as_activation(activation)
+    _check_dps(dps)
+    _nonneg(q, "q")
+    return _expectation(f.derivative().expr ** 2, q, dps)
+
+
+def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
+    r"""One step of the length map :math:`q \mapsto \sigma_w^2 \mathbb E f(\sqrt q Z)^2 + \sigma_b^2`.
+
+    Poole et al. 2016, eq. (3). Returns an mpf correct to ``dps`` digits.
+
+    >>> length_map("relu(x)", 1.0, 2 ** 0.5)
+    mpf('1.0')
+    """
+    _check_dps(dps)
+    sw = _nonneg(sigma_w, "sigma_w")
+    sb = _nonneg(sigma_b, "sigma_b")
+    val, _ = second_moment(activation, q, dps)
+    with mpmath.workdps(dps + _GUARD):
+        return +(sw ** 2 * val + sb ** 2)
+
+
+def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
+    r"""Pre-activation variances :math:`[q_1, \dots, q_L]` of a depth-``L`` network.
+
+    :math:`q_1 = \sigma_w^2 q_0 + \sigma_b^2` (the input enters linearly), then the length map.
+
+    >>> [float(q) for q in length_sequence("relu(x)", 1, 3, 2 ** 0.5)]
+    [2.0, 2.0, 2.0]
+    """
+    _check_dps(dps)
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+    sw = _nonneg(sigma_w, "sigma_w")
+    sb = _nonneg(sigma_b, "sigma_b")
+    q = _nonneg(q0, "q0")
+    with mpmath.workdps(dps + _GUARD):
+        qs = [+(sw ** 2 * q + sb ** 2)]
+    for _ in range(depth - 1):
+        qs.append(length_map(activation, qs[-1], sigma_w, sigma_b, dps + _GUARD))
+    return [+q for q in qs]
+
+
+def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=2000):
+    r"""The fixed point :math:`q^*` reached by iterating the length map from ``q_init``.
+
+    Iterates the map in low precision until it settles, then polishes with the secant method at
+    ``dps + guard`` digits (Schoenholz et al. 2017, eq. (3); the attracting fixed point).
+
+    Returns
+    -------
+    mpf
+        :math:`q^*` to ``dps`` digits; ``0`` when the iteration falls to 0 (ordered phase without
+        bias). If every :math:`q` is fixed (e.g. ReLU with :math:`\sigma_w^2 = 2`,
+        :math:`\sigma_b = 0`) the map does not move and ``q_init`` is returned.
+
+    Raises
+    ------
+    NoConvergence
+        When the iteration diverges (no finite fixed point, e.g. ReLU with
+        :math:`\sigma_w^2 > 2`) or does not settle.
+
+    Examples
+    --------
+    >>> q = fixed_point_q("tanh(x)", 1.5, 0.2, dps=20)
+    >>> abs(length_map("tanh(x)", q, 1.5, 0.2, dps=20) - q) < 1e-18
+    True
+    """
+    _check_dps(dps)
+    _nonneg(sigma_w, "sigma_w")
+    _nonneg(sigma_b, "sigma_b")
+    q = _nonneg(q_init, "q_init")
+    if q == 0:
+        raise ValueError("q_init must be > 0")
+    lo = 8
+    for _ in range(maxiter):
+        nq = length_map(activation, q, sigma_w, sigma_b, lo)
+        if not mpmath.isfinite(nq) or nq > mpmath.mpf(10) ** 12:
+            raise NoConvergence(
+                f"the length map of {as_activation(activation).text} diverges from q = {q_init} "
+                f"(sigma_w = {sigma_w}, sigma_b = {sigma_b}): no finite fixed point")
+        if nq < mpmath.mpf(10) ** -30:
+            return mpmath.mpf(0)
+        if abs(nq - q) <= mpmath.mpf(10) ** -6 * q:
+            q = nq
+            break
+        q = nq
+    else:
+        raise NoConvergence(f"the length map did not settle within {maxiter} iterations "
+                            f"(last q = {mpmath.nstr(q, 8)})")
+    with mpmath.workdps(dps + _GUARD):
+        def g(t):
+            return length_map(activation, t, sigma_w, sigma_b, dps + _GUARD) - t
+
+        if abs(g(q)) <= mpmath.mpf(10) ** -(dps + _GUARD // 2) * max(q, 1):
+            return +q
+        try:
+            root = mpmath.findroot(g, (q, q * (1 + mpmath.mpf(10) ** -4)), solver="secant",
+                                   tol=mpmath.mpf(10) ** (-2 * (dps + _GUARD)))
+        except ValueError as exc:
+            raise NoConvergence(f"fixed point polish failed near q = {mpmath.nstr(q, 10)}: {exc}")
+        return +root
+
+
+def chi(activation, q, sigma_w, dps=15):
+    r"""The slope :math:`\chi = \sigma_w^2\,\mathbb E f'(\sqrt q Z)^2` (Poole et al. 2016, eq. (8)).
+
+    >>> chi("relu(x)", 1, 2 ** 0.5)
+    mpf('1.0')
+    """
+    _check_dps(dps)
+    sw = _nonneg(sigma_w, "sigma_w")
+    val, _ = derivative_second_moment(activation, q, dps)
+    with mpmath.workdps(dps + _GUARD):
+        return +(sw ** 2 * val)
+
+
+@dataclass
+class Criticality:
+    r"""Result of :func:`criticality`: the critical :math:`(\sigma_w, \sigma_b)` for a chosen :math:`q^*`.
+
+    ``sigma_w``, ``sigma_b``, ``sigma_w2``, ``sigma_b2`` and ``chi`` are mpf to ``dps`` digits;
+    ``exact`` maps each of them to a sympy expression, or None where no closed form was found.
+    """
+
+    q_star: object
+    sigma_w: object
+    sigma_b: object
+    sigma_w2: object
+    sigma_b2: object
+    chi: object
+    dps: int
+    exact: dict = field(default_factory=dict)
+
+
+def criticality(activation, q_star, dps=15):
+    r"""The weight and bias scales that put the fixed point :math:`q^*` at the edge of chaos.
+
+    .. math::
+
+        \sigma_w^2 = \frac{1}{\mathbb E f'(\sqrt{q^*}Z)^2}, \qquad
+        \sigma_b^2 = q^* - \sigma_w^2\,\mathbb E f(\sqrt{q^*}Z)^2
+
+    so that :math:`q^*` is a fixed point of the length map and :math:`\chi = 1`
+    (Schoenholz et al. 2017, Sec. 3 and eq. (5); Poole et al. 2016, Fig. 2 — the critical line).
+    Exact when both expectations have closed forms (ReLU: :math:`\sigma_w^2 = 2`,
+    :math:`\sigma_b = 0` for every :math:`q^*`).
+
+    Raises
+    ------
+    ValueError
+        If :math:`q^* \le 0`, if :math:`\mathbb E f'^2 = 0`, or if :math:`\sigma_b^2 < 0` (no critical
+        point with that :math:`q^*`).
+
+    Examples
+    --------
+    >>> c = criticality("relu(x)", 0.5)
+    >>> c.exact["sigma_w2"], c.exact["sigma_b2"]
+    (2, 0)
+    >>> c = criticality("tanh(x)", 0.5, dps=20)
+    >>> mpmath.nstr(c.sigma_w2, 5), mpmath.nstr(c.sigma_b2, 3)
+    ('1.688', '0.038')
+    """
+    _check_dps(dps)
+    f = as_activation(activation)
+    q = _nonneg(q_star, "q_star")
+    if q == 0:
+        raise ValueError(f"q_star must be > 0, got {q_star!r}")
+    qs = _sym(q_star)
+    d2, d2_exact = _expectation(f.derivative().expr ** 2, qs, dps + _GUARD)
+    f2, f2_exact = _expectation(f.expr ** 2, qs, dps + _GUARD)
+    if d2 == 0:
+        raise ValueError(f"E f'(sqrt(q*) Z)^2 = 0 for {f.text}: no weight scale gives chi = 1")
+    exact = {}
+    if d2_exact is not None:
+        sw2_e = sympy.simplify(1 / d2_exact)
+        exact["sigma_w2"] = sw2_e
+        exact["sigma_w"] = sympy.simplify(sympy.sqrt(sw2_e))
+        if f2_exact is not None:
+            sb2_e = sympy.simplify(qs - sw2_e * f2_exact)
+            exact["sigma_b2"] = sb2_e
+            exact["sigma_b"] = sympy.simplify(sympy.sqrt(sb2_e)) if sb2_e.is_nonnegative else None
+        exact["chi"] = sympy.Integer(1)
+    with mpmath.workdps(dps + _GUARD):
+        sw2 = 1 / d2
+        sb2 = mpmath.mpf(q) - sw2 * f2
+        tol = mpmath.mpf(10) ** (-(dps + _GUARD // 2)) * max(1, abs(mpmath.mpf(q)))
+        if "sigma_b2" in exact and exact["sigma_b2"] == 0:
+            sb2 = mpmath.mpf(0)
+        elif sb2 < -tol:
+            raise ValueError(
+                f"no critical point of {f.text} at q* = {q_star}: sigma_b^2 = q* - sigma_w^2 E f^2 = "
+                f"{mpmath.nstr(sb2, 6)} < 0")
+        sb2 = max(sb2, mpmath.mpf(0))
+        out = Criticality(q_star=+mpmath.mpf(q), sigma_w=+mpmath.sqrt(sw2), sigma_b=+mpmath.sqrt(sb2),
+                          sigma_w2=+sw2, sigma_b2=+sb2, chi=+(sw2 * d2), dps=dps, exact=exact)
+    return out
