@@ -7,28 +7,27 @@ quartic_coefficients`). This module proves, in ball arithmetic (python-flint ``a
 which root of the quartic is G, and returns a ball for ρ(x) = −Im G(x + i0)/π. The full argument is
 in ``docs/certified.md``; in short:
 
-**Root inclusion.** For a polynomial P of degree n and any point c with P′(c) ≠ 0, the disk
-``|G − c| <= n |P(c)/P′(c)|`` contains a root of P: from P′/P(c) = Σ_j 1/(c − r_j), some root has
-``|c − r_j| <= n |P(c)/P′(c)|``. Evaluating P(c)/P′(c) in ball arithmetic with coefficients that
-are balls (θ1, θ2 enclosures; z ranging over a box) bounds that radius for *every* polynomial of
-the family at once. If the n disks around n centres are pairwise disjoint and the leading
-coefficient ball excludes 0, each disk contains exactly one root of every member of the family (n
-disjoint disks, each with at least one of the n roots), so the roots are simple and each root is a
-continuous function of z on the box, confined to its own disk.
+**Root inclusion** (Smith 1970, via Gerschgorin). For distinct centres c_i and the Weierstrass
+corrections W_i = P(c_i)/(a_n Π_{j≠i}(c_i − c_j)), every root of P lies in a disk
+``|G − (c_i − W_i)| <= (n − 1)|W_i|``, and a disk disjoint from all the others holds exactly one
+root. Evaluating W_i in ball arithmetic with coefficients that are balls (θ1, θ2 enclosures; z
+ranging over a box) bounds the disks of *every* polynomial of the family at once: an *isolated*
+disk holds exactly one root of P_z for every z in the box, and a continuous root that starts in it
+stays in it (the other disks are at a positive distance and every root lies in some disk).
 
 **Which root.** Since M is positive semi-definite the law lives on [0, ∞) and has mass one, so
-``|G(x + iy)| <= 1/y``. At a height y_top where exactly one isolating disk meets the closed disk
-``|G| <= 1/y_top``, that disk holds G. Going down, the vertical segment is covered by boxes
-``{x} × [y_k, y_(k+1)]`` (the last one ``[x − δ, x + δ] × [0, y_1]``) on which the roots are
-isolated; G is continuous on C⁺ and is a root at every point, so it stays on one root track on
-each box; at the shared height y_k it lies in the previous box's disk, so when exactly one of the
-new disks meets it, that disk holds G on the whole new box. On the last box the roots stay
-isolated down to the real axis, so G extends continuously to [x − δ, x + δ] and ρ = −Im G(t + i0)/π
-there (Stieltjes inversion). The last step re-isolates the roots at z = x at full precision and
-keeps the only one that lies in the last box's disk.
+``|G(x + iy)| <= 1/y``. At a height y_top where exactly one disk meets the closed disk
+``|G| <= 1/y_top`` and that disk is isolated, it holds G. Going down, the vertical segment is
+covered by boxes ``{x} × [y_k, y_(k+1)]`` (the last one ``[x − δ, x + δ] × [0, y_1]``). G is
+continuous on C⁺ and a root at every point; at the shared height y_k it lies in the previous
+box's disk, so when exactly one of the new disks meets it and that disk is isolated, it holds G
+on the whole new box. On the last box the physical disk stays isolated down to the real axis, so
+G extends continuously to [x − δ, x + δ] and ρ = −Im G(t + i0)/π there (Stieltjes inversion).
+The last step re-isolates the roots at z = x at full precision and keeps the only one that meets
+the last box's disk.
 
 **Zero density.** At real x the coefficients are real, so the conjugate of a root is a root. If
-the disk of G meets no other disk after conjugation, conj(G) = G: ρ(x) = 0 exactly.
+the (isolated) disk of G meets no other disk after conjugation, conj(G) = G: ρ(x) = 0 exactly.
 
 Anything that does not meet these conditions (a point too close to a support edge, where two
 roots merge; θ2 or θ1 − θ2 balls that contain 0 without being known to vanish) raises
@@ -61,6 +60,7 @@ __all__ = [
 ]
 
 _CONTINUATION_PREC = 128
+_Z, _T1, _T2, _G = sympy.symbols("z theta1 theta2 G")
 _MAX_STEPS = 400
 
 
@@ -162,8 +162,8 @@ def isolate_roots(coeffs, high=False):
     an ``isolated`` disk holds exactly one root), or None.
 
     >>> disks = isolate_roots([acb(1), acb(0), acb(-2)])  # G**2 - 2
-    >>> sorted(float(d[0].real) for d in disks)
-    [-1.414213562373095, 1.414213562373095]
+    >>> sorted(round(float(d[0].real), 12) for d in disks)
+    [-1.414213562373, 1.414213562373]
     >>> all(d[2] and d[1] < 1e-12 for d in disks)
     True
     """
@@ -179,9 +179,6 @@ class _Family:
     """The quartic of the one-layer law with ball parameters and its (certified) degree."""
 
     def __init__(self, phi, psi, theta1, theta2):
-        from nrmt.theory.equations.one_layer import quartic_coefficients
-
-        self._coefficients = quartic_coefficients
         self.phi_exact = _positive_exact(phi, "phi")
         self.psi_exact = _positive_exact(psi, "psi")
         t1, t1_exact = _theta(theta1, "theta1")
@@ -195,6 +192,7 @@ class _Family:
         else:
             self.degree = 4
         self._balls = {}
+        self._zpolys = {}
 
     def balls(self, prec):
         """φ, ψ, θ1, θ2 as balls at precision ``prec`` (θ balls as given when not exact)."""
@@ -224,13 +222,63 @@ class _Family:
             elif not t1 > 0:
                 raise NotCertifiableError(f"theta1 = {t1} is not certified > 0")
 
+    def z_polynomials(self, prec):
+        """For each coefficient a_k (highest first, trimmed to the degree), its coefficients as a
+        polynomial in z (lowest first), as balls: the quartic of
+        :func:`nrmt.theory.equations.one_layer.quartic_coefficients` is expanded symbolically in
+        z with exact φ, ψ and symbols θ1, θ2, and only then evaluated on the θ balls."""
+        if prec not in self._zpolys:
+            with ctx.workprec(prec):
+                _phi, _psi, t1, t2 = self.balls(prec)
+                values = {_T1: t1, _T2: t2}
+                self._zpolys[prec] = [[_evaluate(c, values) for c in cs]
+                                      for cs in _z_coefficients(self.phi_exact, self.psi_exact,
+                                                                self.degree)]
+        return self._zpolys[prec]
+
     def coefficients(self, z, prec):
-        """Coefficient balls (highest first, trimmed to the certified degree) at the z ball."""
-        phi, psi, t1, t2 = self.balls(prec)
-        a = [acb(c) for c in self._coefficients(z, phi, psi, t1, t2)]
-        if len(a) != 5:
-            raise ValueError(f"expected 5 quartic coefficients, got {len(a)}")
-        return a[4 - self.degree:]
+        """Coefficient balls (highest first, trimmed to the certified degree) for every z in the
+        ball ``z``, in centred form a(z0 + h) = Σ_j a^(j)(z0)/j! h^j (z0 the exact centre): much
+        tighter on a box than the expanded polynomial."""
+        z0 = acb(z.real.mid(), z.imag.mid())
+        h = z - z0
+        out = []
+        for cs in self.z_polynomials(prec):
+            taylor = [acb(c) for c in cs]
+            # Taylor coefficients at z0 by repeated synthetic division
+            n = len(taylor)
+            for i in range(n - 1):
+                for j in range(n - 2, i - 1, -1):
+                    taylor[j] = taylor[j] + z0 * taylor[j + 1]
+            v = acb(0)
+            for c in reversed(taylor):
+                v = v * h + c
+            out.append(v)
+        return out
+
+
+@functools.lru_cache(maxsize=64)
+def _z_coefficients(phi, psi, degree):
+    """The quartic's coefficients a_k (highest first, degree-trimmed) as lists of sympy
+    polynomials in θ1, θ2, one per power of z (lowest first)."""
+    from nrmt.theory.equations.one_layer import quartic_coefficients
+
+    t1, t2 = _T1, _T2
+    if degree == 2:
+        t2 = sympy.S.Zero
+    elif degree == 3:
+        t1 = t2
+    coeffs = [sympy.expand(c) for c in quartic_coefficients(_Z, phi, psi, t1, t2)]
+    if len(coeffs) != 5:
+        raise ValueError(f"expected 5 quartic coefficients, got {len(coeffs)}")
+    if any(c != 0 for c in coeffs[:4 - degree]):
+        raise AssertionError("the degenerate leading coefficients do not vanish")
+    out = []
+    for c in coeffs[4 - degree:]:
+        out.append(tuple(reversed(sympy.Poly(c, _Z).all_coeffs())) if c.has(_Z) else (c,))
+    if out[0] == (0,) or all(v == 0 for v in out[0]):
+        raise NotCertifiableError("the leading coefficient of the equation vanishes identically")
+    return tuple(out)
 
 
 def _positive_exact(value, what):
@@ -396,24 +444,12 @@ def certified_density(x, phi, psi, theta1, theta2, dps=15):
 
 # --------------------------------------------------------------------------- support edges
 
-_Z, _T1, _T2, _G = sympy.symbols("z theta1 theta2 G")
-
-
 @functools.lru_cache(maxsize=32)
 def _discriminant_factors(phi, psi, degree):
     """Irreducible factors (over Q(θ1, θ2)) in z of the discriminant in G of the quartic, for exact
     φ, ψ and symbolic θ1, θ2, the degenerate degrees substituted first; z and constants dropped."""
-    from nrmt.theory.equations.one_layer import quartic_coefficients
-
-    t1, t2 = _T1, _T2
-    if degree == 2:
-        t2 = sympy.S.Zero
-    elif degree == 3:
-        t1 = t2
-    coeffs = [sympy.expand(c) for c in quartic_coefficients(_Z, phi, psi, t1, t2)]
-    coeffs = coeffs[4 - degree:]
-    if coeffs[0] == 0:
-        raise NotCertifiableError("the leading coefficient of the quartic vanishes identically")
+    coeffs = [sum((c * _Z ** j for j, c in enumerate(cs)), sympy.S.Zero)
+              for cs in _z_coefficients(phi, psi, degree)]
     poly = sympy.Poly(sum(c * _G ** (degree - k) for k, c in enumerate(coeffs)), _G)
     disc = sympy.expand(sympy.discriminant(poly).as_expr())
     _const, factors = sympy.factor_list(disc, _Z)
