@@ -26,6 +26,16 @@ from mkdocs.plugins import event_priority
 PACKAGE_DIRS = {"theory": "theory", "numerics": "numerics"}
 
 CLI_MARKER = "<!-- nrmt:cli-reference -->"
+API_MARKER = "<!-- nrmt:api-reference -->"
+
+#: API reference sections: (title, package, folder relative to the repository root)
+API_SECTIONS = [
+    ("Models", "nrmt.models", "nrmt/models"),
+    ("Theory (symbolic)", "nrmt.theory", "theory"),
+    ("Equations", "nrmt.theory.equations", "theory/equations"),
+    ("Numerics", "nrmt.numerics", "numerics"),
+    ("Plotting", "nrmt", "nrmt"),
+]
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -76,9 +86,33 @@ def cli_reference():
     return "\n".join(out)
 
 
+def api_reference(root):
+    """Markdown with one ``:::`` mkdocstrings directive per public module, found on disk.
+
+    Every module of the package is listed (a new module appears without editing the page), except
+    private ones (``_name``), the command line (documented on the CLI page) and ``__main__``.
+    """
+    out = []
+    for title, package, folder in API_SECTIONS:
+        path = os.path.join(root, folder)
+        names = sorted(
+            n[:-3] for n in os.listdir(path)
+            if n.endswith(".py") and not n.startswith("_")
+        )
+        if not names:
+            continue
+        out += [f"## {title}", ""]
+        for name in names:
+            out += [f"::: {package}.{name}", "    options:", "      heading_level: 3", ""]
+    return "\n".join(out)
+
+
 def on_page_markdown(markdown, page, config, files):
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, cli_reference())
+    if API_MARKER in markdown:
+        root = os.path.dirname(os.path.abspath(config.config_file_path))
+        markdown = markdown.replace(API_MARKER, api_reference(root))
     return markdown
 
 
@@ -93,6 +127,9 @@ def on_files(files, config):
     """Draw the gallery figures and add them to the site as generated files."""
     from mkdocs.structure.files import File
 
+    if os.environ.get("NRMT_DOCS_SKIP_GALLERY"):  # quick local previews only; CI draws it
+        print("nrmt docs: gallery skipped (NRMT_DOCS_SKIP_GALLERY is set)", file=sys.stderr)
+        return files
     gallery = _load_gallery()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:

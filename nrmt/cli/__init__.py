@@ -17,6 +17,7 @@ __all__ = ["main", "COMMANDS"]
 #: Sub-command modules, in the order ``nrmt --help`` lists them.
 COMMANDS = [
     "constants",
+    "table",
 ]
 
 
