@@ -245,6 +245,19 @@ def test_piecewise_kinks_and_derivative():
     assert d.expr.coeff(DiracDelta(x - 1)) == 1
 
 
+def test_periodic_and_transcendental_kinks():
+    f = Activation("max(sin(x), 0)")
+    assert not f.kinks_complete
+    k = [float(p) for p in f.kinks]
+    assert len(k) == 2 * 31 + 1 and k[31] == 0 and abs(k[32] - 3.141592653589793) < 1e-15
+    g = Activation("max(tanh(x), x/2)")  # tanh x = x/2 at 0 and ±1.9150080481545...
+    assert not g.kinks_complete
+    roots = sorted(float(p) for p in g.kinks)
+    assert len(roots) == 3 and abs(roots[2] - 1.915008048154537) < 1e-14
+    assert abs(float(sympy.tanh(g.kinks[-1]) - g.kinks[-1] / 2)) < 1e-35
+    assert Activation("relu").kinks_complete
+
+
 def test_symbolic_kinks_listed_last():
     assert kinks_of(Max(x, a) + Abs(x)) == (0, a)
 

@@ -167,6 +167,14 @@ def test_callable_activation():
     assert c.exact["theta1"] is None
 
 
+def test_periodic_kinks_max_sin():
+    # E max(sin σZ, 0)² = E sin²(σZ)/2 and E[Z max(sin σZ, 0)] = E[Z sin σZ]/2 (symmetry)
+    c = constants("max(sin(x), 0)", dps=20)
+    assert c.method["theta1"] == "quadrature"  # kinks only known on [-100, 100]: no closed form
+    assert _close(c.second_moment, (1 - sympy.exp(-2)) / 4, 20)
+    assert _close(c.theta2, sympy.exp(-1) / 4, 20)
+
+
 def test_errors():
     with pytest.raises(NotIntegrableError, match="theta1"):
         constants("exp(x**2/3)")  # E f finite, E f² infinite at σ = 1

@@ -30,6 +30,7 @@ a*Min(0, x) + Max(0, x)
 
 import ast
 import builtins
+import functools
 import keyword
 import math
 import re
@@ -384,35 +385,83 @@ def parse_expression(text):
 
 # --------------------------------------------------------------------------- kinks
 
-_PIECEWISE_HEADS = (Max, Min, Abs, sign, Heaviside, DiracDelta)
+#: Kinks of periodic or transcendental conditions are searched for in [-KINK_RANGE, KINK_RANGE].
+KINK_RANGE = 100
+MAX_KINKS = 1000
 
 
 def _real_roots(u):
-    """Real solutions of u(x) = 0 (tuple of sympy numbers / expressions), or None if unknown."""
+    """Real solutions of u(x) = 0 -> (tuple of sympy numbers/expressions or None, complete).
+
+    Exact solutions over the reals when sympy finds finitely many; otherwise (periodic or
+    transcendental u) the solutions in [-KINK_RANGE, KINK_RANGE], exact or found numerically from
+    sign changes on a fine grid, refined to 40 digits, with ``complete=False``.
+    """
     u = sympy.sympify(u)
     if not u.has(X):
-        return ()
+        return (), True
     try:
         sols = sympy.solveset(u, X, domain=sympy.S.Reals)
     except Exception:  # noqa: BLE001 - sympy may raise many things on hard equations
-        return None
+        sols = None
     if isinstance(sols, sympy.FiniteSet):
-        return tuple(sols)
+        return tuple(sols), True
     if sols is sympy.S.EmptySet:
-        return ()
-    return None
+        return (), True
+    if u.free_symbols - {X}:
+        return None, False
+    try:
+        sols = sympy.solveset(u, X, domain=sympy.Interval(-KINK_RANGE, KINK_RANGE))
+    except Exception:  # noqa: BLE001
+        sols = None
+    if isinstance(sols, sympy.FiniteSet) and len(sols) <= MAX_KINKS and all(r.is_number for r in sols):
+        return tuple(sols), False
+    return _numeric_roots(u), False
 
 
-def kinks_of(expr):
+def _numeric_roots(u):
+    """Sign changes of u on a grid of step 1e-3 over [-KINK_RANGE, KINK_RANGE], refined by mpmath."""
+    import numpy as np
+
+    fn = sympy.lambdify(X, u, modules=["scipy", "numpy"])
+    grid = np.linspace(-KINK_RANGE, KINK_RANGE, 200 * KINK_RANGE + 1)
+    with np.errstate(all="ignore"):
+        vals = np.asarray(fn(grid), dtype=complex)
+    real = np.where(np.abs(vals.imag) <= 1e-12 * (1 + np.abs(vals.real)), vals.real, np.nan)
+    sgn = np.sign(real)
+    idx = np.nonzero(sgn[:-1] * sgn[1:] < 0)[0][:MAX_KINKS]
+    exact_zero = np.nonzero(real == 0)[0][:MAX_KINKS]
+    mp_u = sympy.lambdify(X, u, modules="mpmath")
+    roots = [sympy.Float(repr(float(grid[i])), 40) for i in exact_zero]
+    with mpmath.workdps(45):
+        for i in idx:
+            try:
+                r = mpmath.findroot(mp_u, (mpmath.mpf(grid[i]), mpmath.mpf(grid[i + 1])), solver="anderson")
+            except (ValueError, ZeroDivisionError):
+                r = (mpmath.mpf(grid[i]) + mpmath.mpf(grid[i + 1])) / 2
+            roots.append(sympy.Float(mpmath.nstr(mpmath.re(r), 40), 40))
+    return tuple(roots)
+
+
+def kinks_of(expr, status=False):
     """Points where ``expr`` (in :data:`X`) or its derivative may fail to be smooth.
 
     Collected from the arguments of ``Max``, ``Min`` (pairwise differences), ``Abs``, ``sign``,
     ``Heaviside``, ``DiracDelta``, the conditions of ``Piecewise``, and the zeros of the arguments of
     ``log``, fractional powers and denominators (singular points). Returns a sorted tuple of sympy
-    numbers (symbolic points, e.g. with free parameters, come last in input order).
+    numbers (symbolic points, e.g. with free parameters, come last in input order); with
+    ``status=True``, ``(points, complete)`` where ``complete`` is False when some points could only
+    be searched for in [-KINK_RANGE, KINK_RANGE] (periodic or transcendental conditions) or not
+    at all (conditions with free parameters that sympy cannot solve).
     """
+    points, complete = _kinks_cached(expr)
+    return (points, complete) if status else points
+
+
+@functools.lru_cache(maxsize=512)
+def _kinks_cached(expr):
     points = []
-    unknown = []
+    complete = True
     for node in sympy.preorder_traversal(expr):
         candidates = []
         if isinstance(node, (Max, Min)):
@@ -431,17 +480,16 @@ def kinks_of(expr):
         for c in candidates:
             if not c.has(X):
                 continue
-            roots = _real_roots(c)
-            if roots is None:
-                unknown.append(c)
-                continue
-            points.extend(roots)
+            roots, whole = _real_roots(c)
+            complete = complete and whole
+            if roots is not None:
+                points.extend(roots)
     numeric = sorted({p for p in points if p.is_real and p.is_number}, key=lambda p: float(p))
     symbolic = []
     for p in points:
         if not (p.is_number) and p not in symbolic:
             symbolic.append(p)
-    return tuple(numeric) + tuple(symbolic)
+    return tuple(numeric) + tuple(symbolic), complete
 
 
 def branch_at(expr, point):
@@ -596,6 +644,15 @@ class Activation:
         if self._kinks is None:
             self._kinks = kinks_of(self.expr)
         return self._kinks
+
+    @property
+    def kinks_complete(self):
+        """False when some kinks could only be searched for in [-KINK_RANGE, KINK_RANGE]
+        (periodic or transcendental conditions such as ``max(sin(x), 0)``): closed forms are then
+        not attempted."""
+        if self.expr is None:
+            return False
+        return kinks_of(self.expr, status=True)[1]
 
     @property
     def has_delta(self):

@@ -266,9 +266,8 @@ def _numeric_of(expr, dps):
 
 
 def _centred_variance(act, sig, zero, mean, dps):
-    """E (f − μ)² by quadrature (used when E f² − μ² cancels)."""
+    """E (f − μ)² by quadrature, split at the kinks of f (used when E f² − μ² cancels)."""
     from nrmt.theory.activations import Activation
-    from nrmt.theory.gaussian import _expectation
 
     f = act.mp_function()
 
@@ -276,21 +275,6 @@ def _centred_variance(act, sig, zero, mean, dps):
         v = f(x) - mean
         return v * v
 
-    centred = Activation(centred_sq)
-    value, _, _, _ = _expectation(_WithKinks(centred, act.kinks), sig, zero, dps, False, S.One,
-                                  f"E (f - mu)^2 for f = {act.text}")
+    value, _, _, _ = _expectation(Activation(centred_sq), sig, zero, dps, False, S.One,
+                                  f"E (f - mu)^2 for f = {act.text}", points=tuple(act.kinks))
     return value
-
-
-class _WithKinks:
-    """A callable activation that keeps the kinks of the symbolic one it came from."""
-
-    def __init__(self, act, kinks):
-        self._act = act
-        self.expr = None
-        self.kinks = kinks
-        self.text = act.text
-        self.parameters = ()
-
-    def mp_function(self, dps=None):
-        return self._act.mp_function(dps)

@@ -325,8 +325,8 @@ def _exact_expectation(expr, sigma, shift, weight):
     """E[weight(Z) expr(σZ + shift)] as a sympy expression, or raise _NoExact."""
     from nrmt.theory.activations import kinks_of
 
-    kinks = kinks_of(expr) if expr.has(Max, Min, Abs, sign, Heaviside, Piecewise, DiracDelta) else ()
-    if any(not k.is_number for k in kinks):
+    kinks, complete = kinks_of(expr, status=True)
+    if not complete or any(not k.is_number for k in kinks):
         raise _NoExact
     trig = expr.has(sympy.sin, sympy.cos, sympy.sinh, sympy.cosh)
     if trig:
@@ -503,11 +503,6 @@ def _numeric(fz, splits, dps, what, float_only=False, step=None):
 
 
 # --------------------------------------------------------------------------- public API
-
-def _prepare(g):
-    act = as_activation(g)
-    return act
-
 
 def _evaluate_exact(expr, dps):
     """A numeric sympy expression to an mpf correct to dps + GUARD digits."""
@@ -757,7 +752,7 @@ def gaussian_expectation(g, sigma=1, shift=0, dps=15, exact=True, weight=None, p
     '0.39429449039784117442'
     """
     dps = _check_dps(dps)
-    act = _prepare(g)
+    act = as_activation(g)
     sig = _check_sigma(sigma)
     sh = _check_shift(shift)
     w = S.One if weight is None else sympy.sympify(weight)
