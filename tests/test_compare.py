@@ -136,13 +136,13 @@ def test_mp_closed_form_cdf_matches_quadrature(c):
 
 # ------------------------------------------------------------------ CDF table
 TABLE_CASES = [
-    ("beta", Beta23(), 1e-9),
-    ("mp-0.5", MarchenkoPastur(0.5, 1.3), 1e-8),
-    ("mp-1-hard-edge", MarchenkoPastur(1.0), 1e-6),       # x^(-1/2) at 0
-    ("mp-2-atom", MarchenkoPastur(2.0, 0.7), 1e-8),
-    ("power-1/3", Power(1 / 3), 1e-6),                     # x^(-2/3) at 0 (Fuss-Catalan-like)
-    ("power-1/2", Power(1 / 2), 1e-6),
-    ("atom-uniform", AtomUniform(), 1e-12),
+    ("beta", Beta23(), 1e-7),
+    ("mp-0.5", MarchenkoPastur(0.5, 1.3), 1e-7),
+    ("mp-1-hard-edge", MarchenkoPastur(1.0), 1e-7),       # x^(-1/2) at 0
+    ("mp-2-atom", MarchenkoPastur(2.0, 0.7), 1e-7),
+    ("power-1/3", Power(1 / 3), 1e-7),                     # x^(-2/3) at 0 (Fuss-Catalan-like)
+    ("power-1/2", Power(1 / 2), 1e-7),
+    ("atom-uniform", AtomUniform(), 1e-9),
 ]
 
 
@@ -164,7 +164,7 @@ def test_ks_equals_scipy_kstest_on_iid_samples():
     sample = stats.beta(2, 3).rvs(size=700, random_state=np.random.default_rng(1))
     ref = stats.kstest(sample, law.cdf).statistic
     c = compare(sample, law, moments=2, floor=None)
-    assert c.ks == pytest.approx(ref, abs=1e-9)
+    assert c.ks == pytest.approx(ref, abs=1e-7)           # the tabulated CDF: 1e-7
     # also with the exact CDF passed directly
     assert ks_distance(sample, law.cdf)[0] == pytest.approx(ref, abs=1e-14)
 
@@ -235,7 +235,7 @@ def test_w1_exact_for_the_uniform_law():
     sample = np.concatenate([rng.random(60), [-0.2, 1.3]])
     ref = _w1_uniform_exact(sample)
     c = compare(sample, Uniform01(), moments=1, floor=None)
-    assert c.w1 == pytest.approx(ref, abs=1e-12)
+    assert c.w1 == pytest.approx(ref, abs=1e-9)
     assert w1_distance([0.5], lambda x: np.clip(x, 0, 1), [(0.0, 1.0)]) == pytest.approx(0.25)
 
 
