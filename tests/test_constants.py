@@ -125,6 +125,18 @@ def test_hermite_parseval_for_erf():
         assert c.theta1 - partial < 1e-4
 
 
+def test_hermite_expansion_convention():
+    # the form of Parseval: with f(σz) = Σ a_k He_k(z), θ1 = Σ_{k≥1} k! a_k²
+    c = constants("x**3 + 2*x**2 - x + 1", sigma=Rational(1, 2), hermite=4)
+    a = c.hermite_expansion
+    x = sympy.Symbol("x")
+    poly = sympy.expand(sum(sympy.Rational(str(v)) * sympy.hermite_prob(k, x) for k, v in enumerate(a)))
+    target = sympy.expand((x / 2) ** 3 + 2 * (x / 2) ** 2 - x / 2 + 1)
+    assert sympy.expand(poly - target) == 0
+    with mpmath.workdps(30):
+        assert abs(mpmath.fsum(math.factorial(k) * a[k] ** 2 for k in range(1, 5)) - c.theta1) < 1e-14
+
+
 def test_symbolic_parameter_expressions_evaluate_to_numbers():
     c = constants("leaky_relu(x, a)", sigma=SIGMA, hermite=3)
     a = sympy.Symbol("a", real=True)

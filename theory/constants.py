@@ -89,6 +89,18 @@ class Constants:
         return self.theta2
 
     @property
+    def hermite_expansion(self):
+        """a_k = c_k/k!: the coefficients of f(σz) = Σ_k a_k He_k(z) (so θ1 = Σ_{k≥1} k! a_k²)."""
+        out = []
+        for k, c in enumerate(self.hermite):
+            if isinstance(c, sympy.Basic):
+                out.append(c / sympy.factorial(k))
+            else:
+                with mpmath.workdps(self.dps + GUARD):
+                    out.append(_round(c / mpmath.factorial(k), self.dps))
+        return out
+
+    @property
     def is_symbolic(self):
         """True when the numeric fields are None (free symbols)."""
         return self.theta1 is None

@@ -14,8 +14,10 @@ JSON keys (a contract): ``activation``, ``expression``, ``parameters``, ``sigma`
 ``theta1``, ``theta2``, ``second_moment``, ``stein``, ``derivative_second_moment`` (decimal strings
 with ``dps`` significant digits, or ``null``), ``exact`` (object: ``mean``, ``theta1``, ``theta2``,
 ``second_moment``, ``stein``, ``derivative_second_moment`` as sympy strings or ``null``, and
-``hermite`` as a list), ``hermite`` (list of decimal strings), ``method`` (which path produced each
-number, or why it is missing), ``error`` (absolute error estimates).
+``hermite`` as a list), ``hermite`` (list of decimal strings: c_k = E[f(σZ) He_k(Z)]),
+``hermite_expansion`` (c_k/k!, the coefficients of f(σz) = Σ_k a_k He_k(z)), ``hermite_convention``
+(this definition in words), ``method`` (which path produced each number, or why it is missing),
+``error`` (absolute error estimates).
 
 This module only parses, calls the library and formats; it computes no theory itself.
 """
@@ -25,7 +27,12 @@ import sys
 
 from nrmt.cli._common import add_dps, decimal, emit_json
 
-__all__ = ["register", "run", "build_result", "sigma_arg", "param_arg"]
+__all__ = ["register", "run", "build_result", "sigma_arg", "param_arg", "HERMITE_CONVENTION"]
+
+#: How the two Hermite lists of the JSON output are defined.
+HERMITE_CONVENTION = ("hermite[k] = c_k = E[f(sigma Z) He_k(Z)] (probabilists' He_k); "
+                      "hermite_expansion[k] = c_k/k!, so f(sigma z) = sum_k hermite_expansion[k] He_k(z); "
+                      "theta1 = sum_{k>=1} c_k^2/k! = sum_{k>=1} k! hermite_expansion[k]^2, theta2 = c_1^2")
 
 _KEYS = ("mean", "theta1", "theta2", "second_moment", "stein", "derivative_second_moment")
 _LABELS = {
@@ -137,6 +144,8 @@ def build_result(expr, sigma=None, dps=15, hermite=0, params=(), exact=True, cer
     out["exact"] = {key: _sympy_str(c.exact.get(key)) for key in _KEYS}
     out["exact"]["hermite"] = [_sympy_str(v) for v in c.exact.get("hermite", [])]
     out["hermite"] = [] if symbolic else [decimal(v, dps) for v in c.hermite]
+    out["hermite_expansion"] = [] if symbolic else [decimal(v, dps) for v in c.hermite_expansion]
+    out["hermite_convention"] = HERMITE_CONVENTION
     out["method"] = dict(c.method)
     out["error"] = {k: decimal(v, 3) if v is not None else None for k, v in c.error.items()}
     out["symbolic"] = symbolic
