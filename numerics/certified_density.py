@@ -93,23 +93,24 @@ class Disk(tuple):
         return super().__new__(cls, (centre, radius, isolated))
 
 
-def _validate(coeffs, centres):
+def _validate(coeffs, centres, evaluate=None):
     """Gerschgorin inclusion disks for the roots of every polynomial in the coefficient balls.
 
     With distinct centres c_i and the Weierstrass corrections
     W_i = P(c_i) / (a_n Π_{j≠i} (c_i − c_j)), P(λ)/a_n is the characteristic polynomial of
     diag(c) − W 1ᵀ (Smith 1970), so by Gerschgorin's theorem every root lies in a disk
     |λ − (c_i − W_i)| <= (n − 1)|W_i|, and a disk disjoint from all the others holds exactly one
-    root. Ball arithmetic bounds W_i for every member of the family at once. Returns a list of
-    :class:`Disk` or None when some W_i is not finite (coinciding centres, a leading coefficient
-    that may vanish).
+    root. Ball arithmetic bounds W_i for every member of the family at once. ``evaluate(c)``, when
+    given, encloses P(c) over the family more tightly than Horner on the coefficient balls (it
+    keeps the correlation of the coefficients through z). Returns a list of :class:`Disk` or None
+    when some W_i is not finite (coinciding centres, a leading coefficient that may vanish).
     """
     n = len(coeffs) - 1
     if coeffs[0].contains(0):
         return None
     raw = []
     for i, c in enumerate(centres):
-        p, _dp = _horner(coeffs, c)
+        p = evaluate(c) if evaluate is not None else _horner(coeffs, c)[0]
         q = coeffs[0]
         for j, cj in enumerate(centres):
             if j != i:
@@ -156,7 +157,7 @@ def _approximate_roots(coeffs, high):
     return centres
 
 
-def isolate_roots(coeffs, high=False):
+def isolate_roots(coeffs, high=False, evaluate=None):
     """Inclusion disks for the roots of every polynomial whose coefficients lie in the balls
     ``coeffs`` (highest degree first): a list of :class:`Disk` (every root lies in their union;
     an ``isolated`` disk holds exactly one root), or None.
@@ -170,7 +171,7 @@ def isolate_roots(coeffs, high=False):
     centres = _approximate_roots(coeffs, high)
     if centres is None:
         return None
-    return _validate(coeffs, centres)
+    return _validate(coeffs, centres, evaluate)
 
 
 # --------------------------------------------------------------------------- the family
@@ -236,25 +237,46 @@ class _Family:
                                                                 self.degree)]
         return self._zpolys[prec]
 
+    def evaluator(self, z, prec):
+        """``c -> P_z(c)`` enclosed for every z in the ball ``z``: for each power of z the
+        polynomial in G is summed first at the exact point c, then the result is expanded around
+        the exact centre z0 and evaluated at h = z − z0, so the variation over the box is
+        |∂P/∂z| |h| + ..., not the sum of the coefficient variations."""
+        z0 = acb(z.real.mid(), z.imag.mid())
+        h = z - z0
+        zp = self.z_polynomials(prec)
+        width = max(len(cs) for cs in zp)
+
+        def evaluate(c):
+            q = []
+            for j in range(width):
+                v = acb(0)
+                for cs in zp:
+                    v = v * c + (cs[j] if j < len(cs) else 0)
+                q.append(v)
+            return _centred(q, z0, h)
+        return evaluate
+
     def coefficients(self, z, prec):
         """Coefficient balls (highest first, trimmed to the certified degree) for every z in the
         ball ``z``, in centred form a(z0 + h) = Σ_j a^(j)(z0)/j! h^j (z0 the exact centre): much
         tighter on a box than the expanded polynomial."""
         z0 = acb(z.real.mid(), z.imag.mid())
         h = z - z0
-        out = []
-        for cs in self.z_polynomials(prec):
-            taylor = [acb(c) for c in cs]
-            # Taylor coefficients at z0 by repeated synthetic division
-            n = len(taylor)
-            for i in range(n - 1):
-                for j in range(n - 2, i - 1, -1):
-                    taylor[j] = taylor[j] + z0 * taylor[j + 1]
-            v = acb(0)
-            for c in reversed(taylor):
-                v = v * h + c
-            out.append(v)
-        return out
+        return [_centred([acb(c) for c in cs], z0, h) for cs in self.z_polynomials(prec)]
+
+
+def _centred(coeffs, z0, h):
+    """Σ_j coeffs[j] (z0 + h)^j (lowest first) in centred form Σ_m p^(m)(z0)/m! h^m."""
+    taylor = list(coeffs)
+    n = len(taylor)
+    for i in range(n - 1):  # Taylor coefficients at z0 by repeated synthetic division
+        for j in range(n - 2, i - 1, -1):
+            taylor[j] = taylor[j] + z0 * taylor[j + 1]
+    v = acb(0)
+    for c in reversed(taylor):
+        v = v * h + c
+    return v
 
 
 @functools.lru_cache(maxsize=64)
@@ -319,7 +341,9 @@ def _top(family, x):
     phi, psi, t1, t2 = family.balls(_CONTINUATION_PREC)
     y = arb(2) ** int(math.ceil(math.log2(8 * (1 + float(x.upper()) + 4 * float(t1.upper())))))
     for _ in range(40):
-        disks = isolate_roots(family.coefficients(acb(x, y), _CONTINUATION_PREC))
+        z = acb(x, y)
+        disks = isolate_roots(family.coefficients(z, _CONTINUATION_PREC),
+                              evaluate=family.evaluator(z, _CONTINUATION_PREC))
         if disks is not None:
             near = [d for d in disks if not abs(d[0]).lower() > d[1] + 1 / y]
             if len(near) == 1 and near[0][2]:
@@ -344,7 +368,9 @@ def _physical_root(family, xq, prec):
             final = not h < y
             y_lo = arb(0) if final else y - h
             delta = (min(y, x / 2) / 2).upper() if final else 0
-            disks = isolate_roots(family.coefficients(_box(x, y_lo, y, delta), _CONTINUATION_PREC))
+            box = _box(x, y_lo, y, delta)
+            disks = isolate_roots(family.coefficients(box, _CONTINUATION_PREC),
+                                  evaluate=family.evaluator(box, _CONTINUATION_PREC))
             if disks is not None:
                 linked = [d for d in disks if _disks_overlap(d, disk)]
                 if len(linked) == 1 and linked[0][2]:
@@ -357,7 +383,8 @@ def _physical_root(family, xq, prec):
             h = h / 2
     with ctx.workprec(prec):
         x = to_arb(xq)
-        tight = isolate_roots(family.coefficients(acb(x), prec), high=True)
+        tight = isolate_roots(family.coefficients(acb(x), prec), high=True,
+                              evaluate=family.evaluator(acb(x), prec))
         if tight is None:
             raise NotCertifiableError(f"cannot isolate the roots of the quartic at x = {xq}")
         linked = [d for d in tight if _disks_overlap(d, disk)]
