@@ -98,12 +98,8 @@ def _float_law(law):
 
 
 def _support(law):
-    try:
-        sup = law.support
-    except Exception as exc:  # the law cannot locate its support: say so
-        raise ValueError(f"the law has no usable support: {exc}") from exc
     out = []
-    for lo, hi in sup:
+    for lo, hi in law.support:
         lo, hi = float(lo), float(hi)
         if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
             raise ValueError(f"support intervals must be finite with lo < hi, got ({lo}, {hi})")
