@@ -587,12 +587,30 @@ class CertifiedOneLayer:
     """
 
     def __init__(self, activation, phi, psi, sigma=1, dps=15):
+        working_precision(dps)  # validates dps
         self.dps = dps
         self.phi, self.psi = phi, psi
+        if activation is None:  # used by from_constants
+            self.constants = None
+            return
         self.constants = certified_constants(activation, sigma=sigma, dps=dps + 10)
         ex = self.constants.exact
         self._theta1 = ex.get("theta1", self.constants.theta1)
         self._theta2 = ex.get("theta2", self.constants.theta2)
+        _Family(phi, psi, self._theta1, self._theta2).check()
+
+    @classmethod
+    def from_constants(cls, theta1, theta2, phi, psi, dps=15):
+        """The law given by its constants: exact numbers, or ``arb`` enclosures.
+
+        >>> law = CertifiedOneLayer.from_constants(1, 1, phi=1, psi=1, dps=20)  # Fuss–Catalan
+        >>> law.discriminant_roots()[0].contains(arb(27) / 4)
+        True
+        """
+        self = cls(None, phi, psi, dps=dps)
+        self._theta1, self._theta2 = theta1, theta2
+        _Family(phi, psi, theta1, theta2).check()
+        return self
 
     def density(self, x):
         """Balls for ρ at the points ``x`` (see :func:`certified_density`)."""

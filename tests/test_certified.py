@@ -298,3 +298,21 @@ def test_cli_constants_certified_refuses_free_parameters(capsys):
 
     assert main(["constants", "leaky_relu(x, a)", "--certified"]) == 2
     assert "certif" in capsys.readouterr().err
+
+
+def test_model_certified_matches_the_law_at_30_digits():
+    from nrmt.models.one_layer import OneLayer
+
+    model = OneLayer("max(x, 0)", phi=R(2), psi=R(1, 2), sigma=R(4, 5))
+    xs = [R(1, 2), R(3, 2)]
+    ref = model.law(dps=30).density([_mpf(x) for x in xs])
+    balls = model.certified(dps=30).density(xs)
+    for b, r in zip(balls, ref):
+        # the law is correct to 30 digits: the ball must meet [r - 1e-29 r, r + 1e-29 r]
+        with ctx.workprec(200):
+            assert b.overlaps(arb(mpmath.nstr(r, 35)) + arb(0, 1e-29 * float(r)))
+        assert width(b) <= 1e-25
+    fc = OneLayer.from_constants(1, 1, phi=1, psi=1).certified(dps=20)
+    [b] = fc.density([1])
+    with mpmath.workdps(40):
+        assert contains(b, _fuss_catalan(mpmath.mpf(1)), digits=35)
