@@ -246,6 +246,15 @@ def test_float_callable_limited_to_15_digits():
         gaussian_expectation(f, dps=30)
 
 
+def test_numpy_ufunc_callable():
+    # np.tanh refuses mpf arguments: evaluated on floats, 15 digits at most
+    r = gaussian_expectation(lambda t: np.tanh(t) ** 2, dps=15)
+    assert abs(float(r.value) - 0.39429449039784117) < 2e-15
+    assert gaussian_expectation(np.tanh).value == 0
+    with pytest.raises(ValueError, match="15 digits"):
+        gaussian_expectation(np.tanh, dps=20)
+
+
 def test_mpmath_callable_any_precision():
     r = gaussian_expectation(lambda t: mpmath.tanh(t) ** 2, dps=40)
     ref = _independent_mp(lambda t: mpmath.tanh(t) ** 2, 40)

@@ -712,7 +712,7 @@ class Activation:
         Free parameters must have been substituted.
         """
         if self.expr is None:
-            fn = self._callable
+            fn = _mp_callable(self._callable)
         else:
             self._require_numeric()
             if self.has_delta:
@@ -779,6 +779,23 @@ class Activation:
 
     def __hash__(self):
         return hash(self.expr) if self.expr is not None else hash(id(self._callable))
+
+
+def _mp_callable(f):
+    """A user callable made safe for mpmath arguments: tried with the mpf itself first; callables
+    that refuse mpf (numpy ufuncs, math functions) get a Python float (15 digits at most)."""
+    state = {}
+
+    def call(x):
+        if state.get("float"):
+            return f(float(x))
+        try:
+            return f(x)
+        except TypeError:
+            state["float"] = True
+            return f(float(x))
+
+    return call
 
 
 def _lambdify_mp(expr):

@@ -490,6 +490,10 @@ def _numeric(fz, splits, dps, what, float_only=False, step=None):
     with mpmath.workdps(dps + GUARD):
         floor = scale * mpmath.mpf(10) ** (-(dps + GUARD // 2))
         tol = max(abs(v1) * mpmath.mpf(10) ** (-dps - 1), floor)
+        if float_only:
+            # float64 function values: rounding noise ~1e-16 of the scale in each evaluation
+            floor = max(floor, scale * mpmath.mpf("1e-15"))
+            tol = max(abs(v1) * mpmath.mpf(10) ** (-dps), floor)
     with mpmath.workdps(dps + GUARD):
         if not diff <= tol:
             hint = (" (a Python callable returning floats gives at most ~15 digits)" if float_only else "")
