@@ -593,7 +593,7 @@ class CertifiedOneLayer:
         if activation is None:  # used by from_constants
             self.constants = None
             return
-        self.constants = certified_constants(activation, sigma=sigma, dps=dps + 10)
+        self.constants = certified_constants(activation, sigma=sigma, dps=dps + 10, check_exact=False)
         ex = self.constants.exact
         self._theta1 = ex.get("theta1", self.constants.theta1)
         self._theta2 = ex.get("theta2", self.constants.theta2)
