@@ -121,3 +121,66 @@ def test_console_example(page, cmd, expected, capsys, tmp_path, monkeypatch):
     )
     if "error:" not in expected:
         assert code == 0, f"{page}: `{cmd}` exited with {code}: {err}"
+
+
+# --------------------------------------------------------------------------------------------
+# The published reference tables (docs/tables/*.csv, written by `nrmt table`): a sample of their
+# rows is re-computed with the library and must agree to the digits the table states.
+
+TABLES = sorted(
+    os.path.join(DOCS, "tables", n) for n in os.listdir(os.path.join(DOCS, "tables")) if n.endswith(".csv")
+)
+
+
+def _read_table(path):
+    import csv
+
+    header, body = {}, []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("#"):
+                key, sep, value = line[1:].partition(":")
+                if sep:
+                    header[key.strip()] = value.strip()
+            elif line.strip():
+                body.append(line)
+    rows = list(csv.reader(body))
+    return header, rows[0], rows[1:]
+
+
+def test_reference_tables_exist():
+    names = " ".join(os.path.basename(t) for t in TABLES)
+    assert len(TABLES) >= 3 and "tanh" in names and "relu" in names and "poly" in names, names
+
+
+@pytest.mark.parametrize("path", TABLES, ids=[os.path.basename(t) for t in TABLES])
+def test_reference_table_rows_recomputed(path):
+    import mpmath
+
+    from nrmt.models.one_layer import OneLayer
+    from nrmt.theory.constants import constants
+
+    header, columns, rows = _read_table(path)
+    assert columns == ["x", "density", "cdf"]
+    assert len(rows) >= 200, "a reference table has at least 200 rows"
+    dps = int(header["dps"])
+    phi, psi, sigma = (float(header[k]) for k in ("phi", "psi", "sigma"))
+    with mpmath.workdps(dps + 10):
+        tol = mpmath.mpf(10) ** (-dps + 2)
+        c = constants(header["activation"], sigma=sigma, dps=dps)
+        assert abs(mpmath.mpf(header["theta1"]) - c.theta1) <= tol * abs(c.theta1)
+        assert abs(mpmath.mpf(header["theta2"]) - c.theta2) <= tol * max(abs(c.theta2), tol)
+        # the table is monotone and its CDF ends at 1
+        cdf = [mpmath.mpf(r[2]) for r in rows]
+        assert all(b >= a for a, b in zip(cdf, cdf[1:])) and abs(cdf[-1] - 1) <= tol
+        assert all(mpmath.mpf(r[1]) >= 0 for r in rows)
+        law = OneLayer(header["activation"], phi, psi, sigma).law(dps=dps)
+        assert abs(mpmath.mpf(header["atom"]) - law.atom) <= tol
+        sample = [rows[i] for i in (1, len(rows) // 3, len(rows) // 2, -2)]
+        xs = [mpmath.mpf(r[0]) for r in sample]
+        for r, got in zip(sample, law.density(xs)):
+            want = mpmath.mpf(r[1])
+            assert abs(got - want) <= tol * max(abs(want), 1), (r[0], got, want)
+        r = rows[len(rows) // 2]
+        got = law.cdf(mpmath.mpf(r[0]))
+        assert abs(got - mpmath.mpf(r[2])) <= tol, (r[0], got, r[2])
