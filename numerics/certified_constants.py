@@ -370,7 +370,7 @@ def _sample_point(lo, hi):
 
 def _sign_at(d, q):
     """The sign (+1/-1) of the constant-sign polynomial selector ``d`` at the rational ``q``."""
-    v = sympy.nsimplify(d.subs(X, q)) if d.has(X) else d
+    v = d.subs(X, q) if d.has(X) else d
     for prec in (128, 512, 2048):
         with ctx.workprec(prec):
             b = arb_value(v)
@@ -502,7 +502,7 @@ def analytic_pieces(expr):
             ends = [lo] + points + [hi]
             todo.extend((ends[i], ends[i + 1]) for i in range(len(ends) - 1))
             continue
-        done.append((lo, hi, sympy.simplify(branch) if branch.has(X) else branch))
+        done.append((lo, hi, branch))
     done.sort(key=lambda p: -math.inf if p[0] is S.NegativeInfinity else float(p[0]))
     return tuple(done)
 
