@@ -93,36 +93,36 @@ def test_tanh_at_sigma_one_against_plain_mpmath():
 def test_stein_equals_derivative_form(text, mp_derivative):
     # θ2 = (E[Z f(σZ)])² (the library) against σ² (E f'(σZ))² by an independent quadrature
     sigma = Rational(4, 5)
-    c = constants(text, sigma=sigma, dps=30, exact=False)
-    with mpmath.workdps(45):
+    c = constants(text, sigma=sigma, dps=25, exact=False)
+    with mpmath.workdps(40):
         s = mpmath.mpf(4) / 5
         e = mpmath.quad(lambda z: mp_derivative(s * z) * mpmath.npdf(z), [-mpmath.inf, -3, 0, 3, mpmath.inf])
         ref = s ** 2 * e ** 2
-        assert abs(c.theta2 - ref) <= mpmath.mpf(10) ** -30 * ref
+        assert abs(c.theta2 - ref) <= mpmath.mpf(10) ** -25 * ref
 
 
 def test_softplus_and_gelu_exact_vs_quadrature():
-    g_exact = constants("gelu", dps=40)
-    g_quad = constants("gelu", dps=40, exact=False)
+    g_exact = constants("gelu", dps=25)
+    g_quad = constants("gelu", dps=25, exact=False)
     assert g_exact.method["theta1"] == "exact" and g_quad.method["theta1"] == "quadrature"
-    with mpmath.workdps(50):
+    with mpmath.workdps(35):
         for key in ("mean", "theta1", "theta2", "derivative_second_moment"):
             a, b = getattr(g_exact, key), getattr(g_quad, key)
-            assert abs(a - b) <= mpmath.mpf(10) ** -40 * abs(a)
+            assert abs(a - b) <= mpmath.mpf(10) ** -25 * abs(a)
     # softplus: E[Z softplus(Z)] = E sigmoid(Z) = 1/2 by symmetry, so θ2 = 1/4 exactly
-    sp = constants("softplus", dps=50)
+    sp = constants("softplus", dps=40)
     assert sp.method["theta2"] == "quadrature"
-    assert _close(sp.theta2, Rational(1, 4), 50)
+    assert _close(sp.theta2, Rational(1, 4), 40)
 
 
 def test_hermite_parseval_for_erf():
     # θ2 = c_1², and Σ_{k≤K} c_k²/k! increases to θ1 (Bessel's inequality, then Parseval)
-    c = constants("erf", hermite=25, dps=20)
+    c = constants("erf", hermite=15, dps=20)
     with mpmath.workdps(30):
         assert abs(c.hermite[1] ** 2 - c.theta2) < mpmath.mpf(10) ** -19
-        partial = mpmath.fsum(c.hermite[k] ** 2 / math.factorial(k) for k in range(1, 26))
+        partial = mpmath.fsum(c.hermite[k] ** 2 / math.factorial(k) for k in range(1, 16))
         assert partial <= c.theta1 * (1 + mpmath.mpf(10) ** -18)
-        assert c.theta1 - partial < 1e-4
+        assert c.theta1 - partial < 2e-5
 
 
 def test_hermite_expansion_convention():
