@@ -89,11 +89,25 @@ _GL_W = _GL_WEIGHTS / 2
 
 
 # --------------------------------------------------------------------------- CDF table
+#: digits asked of the law's density for the table: the table needs ~1e-9, not 15 certified
+#: digits (a Law at dps D recomputes on its mpmath path every float point it cannot certify to D
+#: digits, which near the edges is most of the cost)
+TABLE_DPS = 9
+
+
 def _float_law(law):
     """The float (dps <= 15) version of a law, for vectorised density calls."""
     dps = getattr(law, "dps", 15)
     if dps is not None and dps > 15 and hasattr(law, "with_dps"):
         return law.with_dps(15)
+    return law
+
+
+def _density_law(law):
+    """The law whose density the table evaluates: the same law at TABLE_DPS digits."""
+    dps = getattr(law, "dps", None)
+    if dps is not None and dps > TABLE_DPS and hasattr(law, "with_dps"):
+        return law.with_dps(TABLE_DPS)
     return law
 
 
@@ -190,27 +204,27 @@ class CdfTable:
 
     def __init__(self, law, cells=160):
         law = _float_law(law)
-        self.law = law
         self.atom = float(law.atom)
         if not 0 <= self.atom <= 1:
             raise ValueError(f"the atom must be in [0, 1], got {self.atom}")
         if isinstance(cells, bool) or not isinstance(cells, numbers.Integral) or cells < 4:
             raise ValueError(f"cells must be an integer >= 4, got {cells!r}")
         self.support = _support(law)
+        self.law = _density_law(law)
+        law = self.law
         self._intervals = []
         acc = 0.0  # mass of the continuous part to the left
         all_nodes = []
         for a, b in self.support:
             w = b - a
             hard = self._singular_left_edge(a, w)
-            parts = []
             if hard:
-                parts.append(_Part("log", a, w, np.linspace(math.log(1e-12), math.log(0.3), 2 * cells + 1)))
-                parts.append(_Part("sin", a, w, np.linspace(0.0, 1.0, cells + 1), f0=0.3))
+                parts = [_Part("log", a, w, np.linspace(math.log(1e-12), math.log(0.3), 2 * cells + 1)),
+                         _Part("sin", a, w, np.linspace(0.0, 1.0, cells + 1), f0=0.3)]
                 tiny = a + 1e-12 * w
                 base = self._gl_edge(a, tiny - a)        # mass of [a, a + 1e-12 w]
             else:
-                parts.append(_Part("cos", a, w, np.linspace(0.0, 1.0, cells + 1)))
+                parts = [_Part("cos", a, w, np.linspace(0.0, 1.0, cells + 1))]
                 tiny, base = a, 0.0
             # one density call for every node and Gauss-Legendre point of the interval
             pts, sizes = [], []
@@ -507,8 +521,9 @@ def compare(sample, law, moments=4, *, trials=None, floor="auto", cells=160):
     trials : int, optional
         Number of trials in a 1-D pooled sample (default 1; ignored for a 2-D sample).
     floor : "auto", float or None, optional
-        Resolution floor for laws on :math:`[0,\infty)` (see :func:`ks_distance`); "auto" is
-        ``8 n eps max|λ|`` (the float64 error of a symmetric eigensolver), None disables it.
+        Resolution floor for laws on :math:`[0,\infty)` (see :func:`ks_distance`); "auto" is the
+        sample's own ``floor`` attribute when it has one (e.g. the Jacobian sampler's), else
+        ``8 n eps max|λ|`` (the float64 error of a symmetric eigensolver); None disables it.
     cells : int, optional
         Cells per support interval of the CDF table (built once per law: :func:`cdf_table`).
 
@@ -522,6 +537,8 @@ def compare(sample, law, moments=4, *, trials=None, floor="auto", cells=160):
         Empty or non-finite sample, a pooled length not divisible by ``trials``, a law without
         support.
     """
+    if floor == "auto" and getattr(sample, "floor", None) is not None:
+        floor = float(sample.floor)          # a sampler that knows its float64 resolution
     arr = np.asarray(sample, dtype=float)
     if arr.ndim == 2:
         trials_, n = arr.shape
