@@ -63,6 +63,8 @@ __all__ = ["AlgebraicLaw"]
 _ALPHA = 0.03          # certified nearest-root step: alpha = beta * gamma below this
 _H_MIN = 1e-3          # smallest log-step before falling back to all roots
 _MAX_STEPS = 2000
+_CHUNK = 8192
+_SCHEDULE_STEP = 1.5   # log-step of the common schedule of the float continuation
 
 
 def _to_sympy(c):
@@ -114,6 +116,49 @@ def _alpha_gamma(T):
         for k in range(2, len(T)):
             gamma = np.maximum(gamma, np.abs(T[k] / t1) ** (1.0 / (k - 1)))
     return beta, gamma
+
+
+def _horner2(A, g):
+    """p(g) and p'(g) for p = sum A[i] G^(d-i)."""
+    p, dp = A[0], 0 * A[0]
+    for c in A[1:]:
+        dp = dp * g + p
+        p = p * g + c
+    return p, dp
+
+
+def _certified_newton(A, g0, gp, its=5):
+    """Corrector of a predictor-corrector step, with a nearest-root certificate (numpy arrays).
+
+    ``g0`` is the root at the previous point, ``gp`` the predicted root at the new point
+    (coefficients ``A``). Newton runs from ``gp``. Returns (g, ok): ``ok`` where Newton has
+    converged to a root g, every other root lies farther than 2 |g - gp| from g (Fujiwara's lower
+    bound on the roots of the deflated polynomial shifted to g), so g is the root nearest to the
+    prediction, and the correction is at most half the predicted move (the step is small enough
+    for the linear prediction: a root running away, like G ~ atom/z, is never overtaken by
+    another that merely happens to be nearer after a long step).
+    """
+    g = gp
+    step = np.zeros_like(gp)
+    with np.errstate(all="ignore"):
+        for _ in range(its):
+            p, dp = _horner2(A, g)
+            step = p / dp
+            g = g - step
+        # deflate: q = p / (G - g), then Taylor coefficients of q at g
+        q = [A[0]]
+        for c in A[1:-1]:
+            q.append(q[-1] * g + c)
+        T = _taylor(q, g)
+        bound = np.zeros(np.shape(g), dtype=float)
+        for k in range(1, len(T)):
+            bound = np.maximum(bound, np.abs(T[k] / T[0]) ** (1.0 / k))
+        rmin = 1.0 / (2.0 * bound)  # every other root is at least this far from g
+        conv = np.abs(step) <= 1e-7 * np.abs(g)
+        corr = np.abs(g - gp)
+        ok = (conv & np.isfinite(g) & (2.0 * corr < rmin)
+              & (corr <= 0.5 * np.abs(gp - g0) + 1e-7 * np.abs(g)))
+    return g, ok
 
 
 class AlgebraicLaw(Law):
@@ -188,6 +233,31 @@ class AlgebraicLaw(Law):
             out.append(acc)
         return out
 
+    @staticmethod
+    def _coeffs_dz(tab, z):
+        """z-derivatives of the coefficients A_d..A_0."""
+        out = []
+        for row in tab:
+            acc = 0 * z
+            for j in range(len(row) - 1, 0, -1):
+                acc = acc * z + j * row[j]
+            out.append(acc)
+        return out
+
+    def _predict(self, z0, z1, g):
+        """Prediction of the root at z1 from the root g at z0, linear in (log z, log G).
+
+        With G' = -P_z / P_G, log G moves by (z0 G'/g) log(z1/z0): exact for G = c/z (the
+        behaviour at infinity, and at an atom), first-order accurate everywhere else.
+        """
+        tab = self._tab_f
+        _, pg = _horner2(self._coeffs(tab, z0), g)
+        pz, _ = _horner2(self._coeffs_dz(tab, z0), g)
+        with np.errstate(all="ignore"):
+            slope = -z0 * pz / (pg * g)
+            gp = g * np.exp(slope * np.log(z1 / z0))
+        return np.where(np.isfinite(gp), gp, g)
+
     # ------------------------------------------------------------ float path
     def _float_scale(self):
         return self._cached("float_scale", lambda: float(self._scale()))
@@ -220,60 +290,85 @@ class AlgebraicLaw(Law):
         return roots[np.arange(len(g)), np.argmin(dist, axis=1)]
 
     def _newton(self, tab, z, g, its=3):
+        A = self._coeffs(tab, z)
         for _ in range(its):
-            A = self._coeffs(tab, z)
             p, dp = A[0], 0 * A[0]
             for c in A[1:]:
                 dp = dp * g + p
                 p = p * g + c
             with np.errstate(all="ignore"):
                 step = p / dp
-            step = np.where(np.isfinite(step), step, 0)
-            g = g - step
+            g = g - np.where(np.isfinite(step), step, 0)
         return g
 
     def _continue_float(self, z):
-        """Continuation of the physical root from x + iY down to the targets z (Im z >= 0)."""
+        """Continuation of the physical root from x + iY down to the targets z (Im z >= 0).
+
+        All points follow one schedule y = t (|x| + scale), t = 100 e^(-k), down to t = 1e-4, then
+        the target (the real axis or y): a step is a Newton correction where the alpha-test
+        certifies it, and the few points where it does not are continued adaptively
+        (:meth:`_continue_adaptive`) over that step.
+        """
         tab = self._tab_f
         x, yt = z.real.copy(), z.imag.copy()
-        n = z.size
-        s = self._float_scale()
-        y = np.maximum(yt, 100.0 * (np.abs(x) + s))
+        w = np.abs(x) + self._float_scale()
+        y = np.maximum(yt, 100.0 * w)
         g = 1.0 / (x + 1j * y)
         # certify the start: Newton from 1/z must converge to the root near it
         for _ in range(8):
-            zz = x + 1j * y
-            beta, gamma = _alpha_gamma(_taylor(self._coeffs(tab, zz), g))
-            bad = ~(beta * gamma < _ALPHA)
+            beta, gamma = _alpha_gamma(_taylor(self._coeffs(tab, x + 1j * y), g))
+            bad = ~(beta * gamma < _ALPHA) & (y > yt)
             if not np.any(bad):
                 break
-            y = np.where(bad & (y > yt), y * 10, y)
-            g = 1.0 / (x + 1j * y)
+            y = np.where(bad, y * 10, y)
+            g = np.where(bad, 1.0 / (x + 1j * y), g)
         g = self._newton(tab, x + 1j * y, g, 4)
+        ts = list(100.0 * np.exp(-_SCHEDULE_STEP * np.arange(1, int(13.9 / _SCHEDULE_STEP) + 1))) + [0.0]
+        for t in ts:
+            ynew = np.maximum(t * w, yt)
+            move = ynew < y
+            if not np.any(move):
+                continue
+            if not np.all(move):
+                sub = np.nonzero(move)[0]
+                g[sub], y[sub] = self._step(x[sub], y[sub], ynew[sub], g[sub])
+            else:
+                g, y = self._step(x, y, ynew, g)
+        return g
+
+    def _step(self, x, y, ynew, g):
+        """One schedule step for all points: certified Newton, adaptive where not certified."""
+        A = self._coeffs(self._tab_f, x + 1j * ynew)
+        g1, ok = _certified_newton(A, g, self._predict(x + 1j * y, x + 1j * ynew, g))
+        out = np.where(ok, g1, g)
+        if not np.all(ok):
+            bad = np.nonzero(~ok)[0]
+            out[bad] = self._continue_adaptive(x[bad], y[bad], ynew[bad], g[bad])
+        return out, ynew.copy()
+
+    def _continue_adaptive(self, x, y, yt, g):
+        """Per-point adaptive continuation from (x + iy, g) to x + i yt (yt may be 0)."""
+        tab = self._tab_f
+        x, y, yt, g = x.copy(), y.copy(), yt.copy(), g.copy()
+        n = x.size
         h = np.full(n, 0.7)
         active = y > yt
-        zero_target = yt == 0
         for _ in range(_MAX_STEPS):
             idx = np.nonzero(active)[0]
             if idx.size == 0:
                 break
             yi, hi, xi, yti = y[idx], h[idx], x[idx], yt[idx]
-            ynew = yi * np.exp(-hi)
-            ynew = np.where(yti > 0, np.maximum(ynew, yti), ynew)
+            ynew = np.maximum(yi * np.exp(-hi), yti)
             # on the way to the real axis: try the jump to y = 0 once y is small against |x|
-            jump = zero_target[idx] & (ynew < 1e-4 * np.abs(xi))
+            jump = (yti == 0) & (ynew < 1e-4 * np.abs(xi))
             ynew = np.where(jump, 0.0, ynew)
             znew = xi + 1j * ynew
             gi = g[idx]
             A = self._coeffs(tab, znew)
-            beta, gamma = _alpha_gamma(_taylor(A, gi))
-            ok = beta * gamma < _ALPHA
+            g1, ok = _certified_newton(A, gi, self._predict(xi + 1j * yi, znew, gi))
             tiny = (~ok) & (hi / 2 < _H_MIN)
-            # also accept directly where the step is already tiny and y is negligible
             acc = ok | tiny
-            newg = gi.copy()
-            if np.any(ok):
-                newg[ok] = self._newton(tab, znew[ok], gi[ok], 4)
+            newg = np.where(ok, g1, gi)
             if np.any(tiny):
                 newg[tiny] = self._nearest([a[tiny] for a in A], gi[tiny])
             g[idx[acc]] = newg[acc]
@@ -287,14 +382,22 @@ class AlgebraicLaw(Law):
         return g
 
     def _stieltjes_float(self, z):
+        return self._stieltjes_float_checked(z)[0]
+
+    def _stieltjes_float_checked(self, z):
+        """(G, absolute error bound) on the float path (continuation, then longdouble polish)."""
         z = np.asarray(z, dtype=complex).ravel()
         out = np.full(z.shape, np.nan + 0j)
-        finite = z != 0
-        if np.any(finite):
-            g = self._continue_float(z[finite])
-            g = self._polish_ld(z[finite], g)[0]
-            out[finite] = g
-        return out
+        err = np.full(z.shape, np.inf)
+        idx = np.nonzero(z != 0)[0]
+        for k in range(0, idx.size, _CHUNK):  # chunks stay in cache: faster than one big array
+            sub = idx[k:k + _CHUNK]
+            g = self._continue_float(z[sub])
+            g, e = self._polish_ld(z[sub], g)
+            out[sub] = g
+            # the coefficients themselves are known to longdouble accuracy only
+            err[sub] = e + 4 * float(np.finfo(np.longdouble).eps) * np.abs(g)
+        return out, err
 
     def _polish_ld(self, z, g):
         """Two Newton steps in longdouble; returns (g as complex128, error bound)."""
@@ -320,12 +423,6 @@ class AlgebraicLaw(Law):
                 cond.astype(float), nan=np.inf)
         gl = np.where(real_axis & (gl.imag > 0), np.conj(gl), gl)
         return gl.astype(complex), err
-
-    def _stieltjes_float_error(self, z, g):
-        z = np.asarray(z, dtype=complex)
-        _, err = self._polish_ld(z, np.asarray(g, dtype=complex))
-        # the coefficients themselves are known to longdouble accuracy only
-        return err + 4 * float(np.finfo(np.longdouble).eps) * np.abs(g)
 
     # --------------------------------------------------------------- mp path
     def _mp_coeffs(self, z):
@@ -453,6 +550,25 @@ class AlgebraicLaw(Law):
                 v = sp.N(r, digits)
                 cands.add(mpmath.mpf(sp.Float(v, digits)._mpf_) if v != 0 else mpmath.mpf(0))
         return sorted(cands)
+
+    def _breakpoints(self):
+        """Real parts of the complex branch points (discriminant roots) close to the real axis:
+        the density is nearly singular there, so the quadrature splits at them."""
+
+        def compute():
+            z = sp.Symbol("z")
+            D = self.discriminant()
+            if D.degree() < 1:
+                return []
+            sqf = sp.Poly(D.sqf_part(), z)
+            out = []
+            for r in sqf.nroots(n=self.dps + self.guard, maxsteps=200):
+                re, im = sp.re(r), sp.im(r)
+                if im != 0 and abs(im) <= abs(re) / 2:
+                    out.append(mpmath.mpf(sp.Float(re, self.dps + self.guard)._mpf_))
+            return sorted(set(out))
+
+        return self._cached("breakpoints", compute)
 
     def _support(self):
         cands = self._cached("candidates", self._edge_candidates)

@@ -81,7 +81,7 @@ def test_mp_density_closed_form(name, c, s, dps):
         assert abs(mpmath.mpf(lo) - a) <= tol * max(b, 1)
 
 
-@pytest.mark.parametrize("dps", [15, 20, 30])
+@pytest.mark.parametrize("dps", [15, 30])
 def test_mp_mass_cdf_quantile(dps):
     c = Fraction(3)
     law = AlgebraicLaw(mp_table(c, 1), dps=dps)  # atom computed by the limit of zG at 0
@@ -97,7 +97,7 @@ def test_mp_mass_cdf_quantile(dps):
     F = law.cdf(x if dps > 15 else float(x))
     with mpmath.workdps(dps + 10):
         assert abs(mpmath.mpf(F) - ref) <= tol
-    if dps <= 20:  # the mp quantile costs one quadrature per Newton step: keep it cheap here
+    if dps <= 15:  # the mp quantile costs one quadrature per Newton step: keep it cheap here
         q = law.quantile(F)
         with mpmath.workdps(dps + 10):
             assert abs(mpmath.mpf(q) - x) <= tol * 10 * b
@@ -107,12 +107,12 @@ def test_mp_mass_cdf_quantile(dps):
 def test_mp_moments_numeric_narayana():
     """Moments by integration (no closed form given) = Narayana polynomials of c."""
     c = Fraction(1, 3)
-    law = AlgebraicLaw(mp_table(c), dps=25)
+    law = AlgebraicLaw(mp_table(c), dps=20)
     m = law.moments(3)
     ref = [1, 1 + c, 1 + 3 * c + c**2]
     with mpmath.workdps(40):
         for got, r in zip(m, ref):
-            assert abs(got - mpq(r)) < mpmath.mpf(10) ** -23
+            assert abs(got - mpq(r)) < mpmath.mpf(10) ** -19
 
 
 def test_semicircle_subclass_hooks():

@@ -1,0 +1,279 @@
+r"""The one-layer model Y = f(WX): activation and ratios → constants, quartic, Law, sampler.
+
+``OneLayer(activation, phi, psi, sigma)`` is what a user handles: ``.constants`` (θ1 = η, θ2 = ζ of
+the activation at scale σ = σw σx, exact where possible), ``.equation`` (the Pennington–Worah
+quartic with those constants substituted — exact coefficients when the constants are exact),
+``.law(dps)`` (a :class:`OneLayerLaw`: density, support, atom, CDF, quantiles, moments to ``dps``
+digits) and ``.sample(n0, ...)`` (eigenvalues of sampled matrices). ``OneLayer.from_constants``
+builds the same model from (θ1, θ2) alone; its sampler then draws Péché's linear equivalent.
+
+References
+----------
+J. Pennington and P. Worah, "Nonlinear random matrix theory for deep learning", NIPS 2017, Thm 1;
+L. Benigni and S. Péché, Electron. J. Probab. 26 (2021); S. Péché, Electron. Commun. Probab. 24
+(2019) (the linear equivalent). See :mod:`nrmt.theory.equations.one_layer`.
+
+Examples
+--------
+>>> law = OneLayer.from_constants(1, 1, phi=1, psi=1).law()   # product Wishart (Fuss-Catalan)
+>>> law.moments(4)
+array([ 1.,  3., 12., 55.])
+>>> [round(e, 12) for e in law.support[0]]
+[0.0, 6.75]
+"""
+
+import math
+import numbers
+
+import mpmath
+import sympy as sp
+
+from nrmt.numerics.algebraic import AlgebraicLaw
+from nrmt.theory.equations import one_layer as eqs
+
+__all__ = ["OneLayer", "OneLayerLaw", "check_ratio"]
+
+_GUARD = 20  # extra digits of the constants behind a law at dps digits
+
+
+def check_ratio(name, value):
+    """Validate a ratio/scale (finite, > 0) and return it unchanged (exact types kept).
+
+    >>> check_ratio("phi", 0.5)
+    0.5
+    """
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, sp.Basic):
+        if not value.is_number:
+            raise TypeError(f"{name} must be a number, got {value}")
+        v = float(value)
+    elif isinstance(value, (numbers.Real, mpmath.mpf)):
+        v = float(value)
+    else:
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
+    if math.isnan(v) or math.isinf(v):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if v <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def _exact(value):
+    return eqs._sym(value)
+
+
+class OneLayerLaw(AlgebraicLaw):
+    r"""The Pennington–Worah law for given (φ, ψ, θ1, θ2), as an :class:`AlgebraicLaw`.
+
+    The coefficient table is the quartic of :func:`nrmt.theory.equations.one_layer.equation`
+    (degree dropped when θ2 = 0 or θ1 = θ2); the atom at 0 and the moments are the closed forms
+    :func:`~nrmt.theory.equations.one_layer.atom_exact` and
+    :func:`~nrmt.theory.equations.one_layer.moments_exact`.
+
+    Parameters
+    ----------
+    phi, psi : positive numbers (exact sympy/int/Fraction, float or mpf)
+    theta1, theta2 : numbers with θ1 > 0 and 0 <= θ2 <= θ1
+    dps : int
+    """
+
+    def __init__(self, phi, psi, theta1, theta2, dps=15):
+        check_ratio("phi", phi)
+        check_ratio("psi", psi)
+        check_ratio("theta1", theta1)
+        if isinstance(theta2, bool) or theta2 is None:
+            raise TypeError(f"theta2 must be a number, got {theta2!r}")
+        t2f = float(theta2)
+        if math.isnan(t2f) or t2f < 0:
+            raise ValueError(f"theta2 must be >= 0, got {theta2}")
+        ph, ps, t1, t2 = (_exact(v) for v in (phi, psi, theta1, theta2))
+        diff = sp.nsimplify(t1 - t2) if (t1 - t2).is_number and not (t1 - t2).is_Rational else t1 - t2
+        if diff.is_negative or float(t1 - t2) < -1e-300:
+            raise ValueError(f"theta2 must be <= theta1, got theta1={theta1}, theta2={theta2}")
+        self.linear = bool(sp.simplify(t1 - t2) == 0)
+        self.params = {"phi": ph, "psi": ps, "theta1": t1, "theta2": t2}
+        eq = eqs.equation(ph, ps, t1, t2)
+        rows = []
+        for k in range(eq.degree() + 1):
+            c = sp.Poly(eq.coeff_monomial(eqs.G**k), eqs.z)
+            rows.append(list(reversed(c.all_coeffs())) if not c.is_zero else [sp.Integer(0)])
+        super().__init__(rows, dps, atom=eqs.atom_exact(ph, ps, linear=self.linear))
+
+    def _moments(self, k):
+        ms = eqs.moments_exact(k)
+        digits = mpmath.mp.dps + 10
+        vals = {eqs.phi: self.params["phi"], eqs.psi: self.params["psi"],
+                eqs.theta1: self.params["theta1"], eqs.theta2: self.params["theta2"]}
+        out = []
+        for m in ms:
+            v = sp.N(m.subs(vals), digits)
+            out.append(mpmath.mpf(sp.Float(v, digits)._mpf_) if v != 0 else mpmath.mpf(0))
+        return out
+
+    def _scale(self):
+        # the upper edge is below m1 + a few standard deviations; the discriminant gives it exactly
+        return super()._scale()
+
+
+class OneLayer:
+    r"""The one-layer model :math:`M = \frac1m f(WX) f(WX)^\top` (see the module docstring).
+
+    Parameters
+    ----------
+    activation : str, sympy expression, Activation or callable
+        The activation f (centred by the theory: only θ1, θ2 matter).
+    phi, psi : float > 0
+        φ = n0/m, ψ = n0/n1.
+    sigma : float > 0, optional
+        σ = σw σx, the standard deviation of the entries of WX (default 1).
+    sigma_w, sigma_x : float > 0, optional
+        Give σ as their product instead (both or either; the missing one is 1).
+
+    Raises
+    ------
+    ValueError, TypeError
+        On φ, ψ, σ not finite and > 0, or inconsistent σ and σw σx.
+    """
+
+    kind = "one-layer"
+
+    def __init__(self, activation, phi, psi, sigma=1, *, sigma_w=None, sigma_x=None):
+        check_ratio("phi", phi)
+        check_ratio("psi", psi)
+        if sigma_w is not None or sigma_x is not None:
+            sw = check_ratio("sigma_w", sigma_w) if sigma_w is not None else 1
+            sx = check_ratio("sigma_x", sigma_x) if sigma_x is not None else 1
+            prod = _exact(sw) * _exact(sx)
+            if sigma != 1 and sp.simplify(_exact(sigma) - prod) != 0:
+                raise ValueError(f"sigma must equal sigma_w * sigma_x = {prod}, got {sigma}")
+            sigma = prod
+        check_ratio("sigma", sigma)
+        self.sigma_w = sigma_w
+        self.sigma_x = sigma_x
+        self.phi, self.psi, self.sigma = phi, psi, sigma
+        self._theta = None
+        if activation is not None:
+            from nrmt.theory.activations import as_activation
+
+            self.activation = as_activation(activation)
+        else:
+            self.activation = None
+        self._constants = {}
+        self._laws = {}
+
+    @classmethod
+    def from_constants(cls, theta1, theta2, phi, psi):
+        """The model given by its constants (θ1, θ2) instead of an activation."""
+        check_ratio("theta1", theta1)
+        self = cls(None, phi, psi)
+        OneLayerLaw(phi, psi, theta1, theta2, dps=15)  # validates theta2
+        self._theta = (_exact(theta1), _exact(theta2))
+        return self
+
+    # ------------------------------------------------------------ constants
+    def constants_at(self, dps=15):
+        """The Gaussian constants of the activation at ``dps`` digits (cached)."""
+        if self.activation is None:
+            raise ValueError("this model was given by its constants (theta1, theta2): no activation")
+        if dps not in self._constants:
+            from nrmt.theory.constants import constants
+
+            self._constants[dps] = constants(self.activation, sigma=_exact(self.sigma), dps=dps)
+        return self._constants[dps]
+
+    @property
+    def constants(self):
+        """The activation's :class:`~nrmt.theory.constants.Constants` (15 digits; exact forms in
+        ``.exact``), or a dict ``{"theta1", "theta2"}`` for a model given by its constants."""
+        if self.activation is None:
+            return {"theta1": self._theta[0], "theta2": self._theta[1]}
+        return self.constants_at(15)
+
+    def thetas(self, dps=15):
+        """(θ1, θ2) as exact sympy numbers when known in closed form, else mpf with dps + 20 digits."""
+        if self._theta is not None:
+            return self._theta
+        c = self.constants_at(dps + _GUARD)
+        out = []
+        for key in ("theta1", "theta2"):
+            ex = c.exact.get(key)
+            if ex is not None and ex.is_number:
+                out.append(sp.nsimplify(ex) if ex.is_Float else ex)
+            else:
+                out.append(getattr(c, key))
+        return tuple(out)
+
+    # ------------------------------------------------------------ equation, law
+    @property
+    def equation(self):
+        """The quartic (sympy Poly in G, coefficients in z) with this model's constants: exact
+        coefficients when the constants are exact."""
+        t1, t2 = self.thetas(15)
+        return eqs.equation(self.phi, self.psi, _exact(t1), _exact(t2))
+
+    def law(self, dps=15):
+        """The limiting spectral law as a :class:`OneLayerLaw` answering at ``dps`` digits."""
+        from nrmt.numerics.law import check_dps
+
+        dps = check_dps(dps)
+        if dps not in self._laws:
+            t1, t2 = self.thetas(dps)
+            self._laws[dps] = OneLayerLaw(self.phi, self.psi, t1, t2, dps=dps)
+        return self._laws[dps]
+
+    def certified(self, dps=15):
+        """Rigorous enclosures for this model (ball arithmetic, see ``docs/certified.md``): a
+        :class:`~nrmt.numerics.certified_density.CertifiedOneLayer` with ``.density(x)`` (balls),
+        ``.discriminant_roots()``, ``.enclosures(x)`` and the certified ``.constants``."""
+        from nrmt.numerics.certified_density import CertifiedOneLayer
+
+        ph, ps = _exact(self.phi), _exact(self.psi)
+        if self.activation is None:
+            return CertifiedOneLayer.from_constants(self._theta[0], self._theta[1], ph, ps, dps=dps)
+        return CertifiedOneLayer(self.activation, ph, ps, sigma=_exact(self.sigma), dps=dps)
+
+    # ------------------------------------------------------------ sampling
+    def sample(self, n0, entries="gaussian", trials=1, rng=None):
+        """Eigenvalues of M for sampled W, X (pooled over ``trials``), widths n1 = n0/ψ, m = n0/φ.
+
+        With an activation: :func:`nrmt.numerics.sampling.sample_gram`; for a model given by its
+        constants: Péché's linear equivalent
+        (:func:`nrmt.numerics.sampling.sample_linear_equivalent`).
+        """
+        from nrmt.numerics import sampling
+
+        n0_, n1, m = sampling.widths_from_ratios(n0, float(self.phi), float(self.psi))
+        if self.activation is None:
+            t1, t2 = (float(v) for v in self._theta)
+            return sampling.sample_linear_equivalent(t1, t2, n0_, n1, m, entries=entries,
+                                                     trials=trials, rng=rng)
+        sw = float(self.sigma_w) if self.sigma_w is not None else float(self.sigma) / (
+            float(self.sigma_x) if self.sigma_x is not None else 1.0)
+        sx = float(self.sigma_x) if self.sigma_x is not None else 1.0
+        return sampling.sample_gram(self.activation, [n0_, n1], m, sigma_w=sw, sigma_x=sx,
+                                    entries=entries, trials=trials, rng=rng)
+
+    def describe(self, dps=15):
+        """A dict for JSON/tables: model, activation, ratios, σ's, θ1, θ2 (mpf), their exact forms."""
+        t1, t2 = self.thetas(dps)
+        with mpmath.workdps(dps + 5):
+            n1 = mpmath.mpf(sp.N(t1, dps + 5)) if isinstance(t1, sp.Basic) else t1
+            n2 = mpmath.mpf(sp.N(t2, dps + 5)) if isinstance(t2, sp.Basic) else t2
+        return {
+            "model": self.kind,
+            "activation": None if self.activation is None else self.activation.text,
+            "phi": self.phi,
+            "psi": self.psi,
+            "sigma": self.sigma,
+            "sigma_w": self.sigma_w,
+            "sigma_x": self.sigma_x,
+            "theta1": n1,
+            "theta2": n2,
+            "theta1_exact": str(t1) if isinstance(t1, sp.Basic) else None,
+            "theta2_exact": str(t2) if isinstance(t2, sp.Basic) else None,
+        }
+
+    def __repr__(self):
+        act = "constants" if self.activation is None else repr(self.activation.text)
+        return f"OneLayer({act}, phi={self.phi}, psi={self.psi}, sigma={self.sigma})"
