@@ -300,6 +300,16 @@ def test_float_path_relu_with_shifts():
     assert np.max(np.abs(got - ref)) < 1e-13
 
 
+def test_float_path_far_mass_and_refusals():
+    # E e^{20Z} = e^{200}: the mass sits at z = 20, outside the default window
+    assert abs(gaussian_expectation_float("exp(20*x)") / math.exp(200) - 1) < 1e-12
+    assert abs(gaussian_expectation_float("exp(x**2)", sigma=0.5) - math.sqrt(2)) < 1e-13
+    with pytest.raises(NotIntegrableError):
+        gaussian_expectation_float("exp(x**2)")
+    with pytest.raises(ValueError):
+        gaussian_expectation_float("log(x)")
+
+
 def test_float_path_smooth_and_scalar():
     got = gaussian_expectation_float(np.tanh, sigma=1.3, shift=0.4)
     assert isinstance(got, float)

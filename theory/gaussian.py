@@ -795,6 +795,10 @@ def hermite_coefficients(g, sigma=1, order=4, dps=15, exact=True, full=False):
 def gaussian_expectation_float(fn, sigma=1.0, shift=0.0, nodes=20):
     """Fast float64 E fn(σZ + shift): composite Gauss–Legendre on z in [−L, L], split at kinks.
 
+    L = 12, widened (up to 64) when a coarse scan finds the mass of fn(σz + shift) φ(z) far out
+    (e.g. exp(a x) with a large); an integrand that does not decay by |z| = 64 raises
+    NotIntegrableError.
+
     Parameters
     ----------
     fn : numpy-vectorised callable, Activation or text
@@ -831,7 +835,27 @@ def gaussian_expectation_float(fn, sigma=1.0, shift=0.0, nodes=20):
     shifts = np.atleast_1d(np.asarray(shift, dtype=float))
     if not np.all(np.isfinite(shifts)):
         raise ValueError("shift must be finite")
-    L = 12.0
+    # where the mass of f(σz + b) φ(z) sits: a coarse scan of log|integrand| over z in [−64, 64]
+    scan = np.arange(-64.0, 64.25, 0.5)
+    with np.errstate(all="ignore"):
+        fv = np.asarray(func((sigma * scan[None, :] + shifts[:, None]).ravel()), dtype=float)
+        logh = np.log(np.abs(fv.reshape(len(shifts), len(scan)))) - scan[None, :] ** 2 / 2
+    if np.any(np.isnan(logh[:, np.abs(scan) <= 8])):
+        raise ValueError("the activation is undefined (nan) or not real at some x = sigma*z + shift "
+                         "with |z| <= 8")
+    finite = ~(np.isnan(logh) | np.isposinf(logh))  # float overflow and undefined values left out
+    logh = np.where(finite, logh, -np.inf)
+    top = np.max(logh, axis=1)
+    for row, ok, peak_value in zip(logh, finite, top):
+        idx = np.nonzero(ok)[0]
+        if len(idx) == 0:
+            raise ValueError("the activation is not finite on the scanned range")
+        if max(row[idx[0]], row[idx[-1]]) > peak_value - 60:
+            raise NotIntegrableError(
+                "the integrand f(sigma z + shift) phi(z) does not decay within |z| <= 64 or within "
+                "float range (not integrable against the Gaussian, or use the mpmath path)")
+    peak = np.abs(scan[np.argmax(logh, axis=1)]).max()
+    L = float(min(64.0, max(12.0, np.ceil(peak) + 12.0)))
     base = np.arange(-L, L + 0.5, 1.0)
     t, wts = np.polynomial.legendre.leggauss(int(nodes))
     if kinks:
@@ -846,6 +870,12 @@ def gaussian_expectation_float(fn, sigma=1.0, shift=0.0, nodes=20):
     z = mid[..., None] + half[..., None] * t  # (S, P, n)
     weights = half[..., None] * wts * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
     x = sigma * z + shifts[:, None, None]
-    vals = np.asarray(func(x.ravel()), dtype=float).reshape(x.shape)
-    out = np.sum(vals * weights, axis=(1, 2))
+    with np.errstate(all="ignore"):
+        vals = np.asarray(func(x.ravel()), dtype=float).reshape(x.shape)
+        terms = vals * weights
+    bad = ~np.isfinite(terms) & (weights > 0)
+    if np.any(bad):
+        raise ValueError("the activation is not finite (or not real) at some z where the Gaussian weight "
+                         "is not negligible")
+    out = np.sum(np.where(weights > 0, terms, 0.0), axis=(1, 2))
     return float(out[0]) if np.ndim(shift) == 0 else out.reshape(np.shape(shift))
