@@ -18,6 +18,7 @@ __all__ = ["main", "COMMANDS"]
 COMMANDS = [
     "constants",
     "table",
+    "density",
 ]
 
 

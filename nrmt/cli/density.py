@@ -1,0 +1,278 @@
+"""``nrmt density``: the limiting eigenvalue density of the one-layer model at chosen points.
+
+::
+
+    nrmt density EXPR --phi P --psi Q [--sigma S | --sigma-w SW --sigma-x SX]
+                 [--x X1,X2,... | --grid A:B:N | --auto N] [--dps D] [--json | --csv]
+                 [--plot FILE.png]
+    nrmt density --theta1 A --theta2 B --phi P --psi Q ...
+
+Prints the density ρ(x) (continuous part; the atom at 0 is reported separately), the support, the
+atom and the first four moments, every number with ``dps`` significant digits. ``--json`` keys
+(a contract): ``model``, ``activation``, ``phi``, ``psi``, ``sigma``, ``sigma_w``, ``sigma_x``,
+``dps``, ``theta1``, ``theta2``, ``x``, ``density``, ``support``, ``atom``, ``moments``.
+
+The model is built by :func:`build_model` (one place to extend: bias, several layers). Parameter
+values are read exactly as written (``--phi 0.1`` is 1/10, not the nearest float), so high ``dps``
+answers refer to the decimal given. This module only parses, calls the library and formats.
+"""
+
+import argparse
+import math
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from nrmt.cli._common import add_dps, decimal, emit_json, positive_int
+
+__all__ = ["register", "run", "build_model", "points_from_args", "result_dict", "exact_positive"]
+
+DEFAULT_AUTO = 200
+
+
+def exact_positive(text):
+    """argparse type: a finite decimal > 0, kept exact (a sympy Rational).
+
+    >>> exact_positive("0.1")
+    1/10
+    """
+    try:
+        value = sp.Rational(text.strip())
+    except (TypeError, ValueError, SyntaxError, sp.SympifyError):
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def exact_nonnegative(text):
+    """argparse type: a finite decimal >= 0, kept exact."""
+    if text.strip() in ("0", "0.0", "0.", ".0") or (text.strip().startswith("0") and _is_zero(text)):
+        return sp.Integer(0)
+    return exact_positive(text)
+
+
+def _is_zero(text):
+    try:
+        return sp.Rational(text.strip()) == 0
+    except (TypeError, ValueError, SyntaxError, sp.SympifyError):
+        return False
+
+
+def exact_list(text):
+    """argparse type: comma-separated positive decimals (``--psi 0.5`` or ``--psi 0.5,1,2``)."""
+    items = [t for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+    return [exact_positive(t) for t in items]
+
+
+def _decimal_point(text):
+    """A point given on the command line: validated, kept as its decimal text."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if math.isnan(v) or math.isinf(v):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return text.strip()
+
+
+def point_list(text):
+    """argparse type for ``--x``: comma-separated numbers, kept as decimal strings."""
+    items = [t for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+    return [_decimal_point(t) for t in items]
+
+
+def grid_spec(text):
+    """argparse type for ``--grid A:B:N``: N >= 1 equispaced points from A to B."""
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"expected A:B:N, got {text!r}")
+    a, b = _decimal_point(parts[0]), _decimal_point(parts[1])
+    try:
+        n = int(parts[2])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"N must be an integer, got {parts[2]!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"the grid needs at least 1 point, got N={n}")
+    if float(b) < float(a):
+        raise argparse.ArgumentTypeError(f"expected A <= B, got {text!r}")
+    return (a, b, n)
+
+
+def register(subparsers):
+    """Add the ``density`` sub-command."""
+    p = subparsers.add_parser(
+        "density",
+        help="limiting eigenvalue density of (1/m) f(WX) f(WX)^T at chosen points",
+        description="Density, support, atom and moments of the limiting eigenvalue law of "
+        "M = (1/m) Y Y^T, Y = f(WX) (Pennington-Worah 2017, Thm 1), every number with DPS "
+        "significant digits. Give the activation EXPR, or its constants --theta1/--theta2.",
+    )
+    p.add_argument("expr", metavar="EXPR", nargs="?", default=None,
+                   help='activation, e.g. "tanh(x)", "relu(x)", "x**3 - 3*x"')
+    p.add_argument("--theta1", type=exact_positive, default=None,
+                   help="theta1 = E f(sigma Z)^2 - mu^2 (instead of EXPR)")
+    p.add_argument("--theta2", type=exact_nonnegative, default=None,
+                   help="theta2 = (E[Z f(sigma Z)])^2 (instead of EXPR)")
+    p.add_argument("--phi", type=exact_positive, required=True, help="phi = n0/m")
+    p.add_argument("--psi", type=exact_list, required=True,
+                   help="psi = n0/n1 (a comma list Q1,...,QL for several layers)")
+    p.add_argument("--sigma", type=exact_positive, default=None,
+                   help="sigma = sigma_w * sigma_x, scale of the pre-activations (default 1)")
+    p.add_argument("--sigma-w", dest="sigma_w", type=exact_positive, default=None,
+                   help="weight scale sigma_w (sigma = sigma_w * sigma_x)")
+    p.add_argument("--sigma-x", dest="sigma_x", type=exact_positive, default=None,
+                   help="data scale sigma_x (sigma = sigma_w * sigma_x)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--x", type=point_list, default=None, metavar="X1,X2,...",
+                       help="points where the density is evaluated")
+    where.add_argument("--grid", type=grid_spec, default=None, metavar="A:B:N",
+                       help="N equispaced points from A to B")
+    where.add_argument("--auto", type=positive_int, default=None, metavar="N",
+                       help=f"about N points resolving the support edges and 0 (default {DEFAULT_AUTO})")
+    add_dps(p)
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object (see the module doc for keys)")
+    fmt.add_argument("--csv", action="store_true", help="CSV: x,density")
+    p.add_argument("--plot", metavar="FILE.png", default=None, help="also draw the density into FILE.png")
+    p.set_defaults(func=run)
+    p.error = _one_line_error
+
+
+def _one_line_error(message):
+    """Bad arguments: one line on standard error, exit code 2 (no usage block)."""
+    import sys
+
+    print(f"nrmt density: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def build_model(args):
+    """The model the arguments describe (extend here for bias and several layers).
+
+    Returns an object with ``law(dps)`` and ``describe(dps)`` (see :class:`~nrmt.models.one_layer.OneLayer`).
+    """
+    from nrmt.models.one_layer import OneLayer
+
+    given_constants = args.theta1 is not None or args.theta2 is not None
+    if given_constants and args.expr is not None:
+        raise ValueError("give either EXPR or --theta1/--theta2, not both")
+    if not given_constants and args.expr is None:
+        raise ValueError("give an activation EXPR or --theta1 A --theta2 B")
+    if given_constants and (args.theta1 is None or args.theta2 is None):
+        raise ValueError("--theta1 and --theta2 go together")
+    if len(args.psi) != 1:
+        raise ValueError(f"several layers (--psi with {len(args.psi)} values) need the Layers model "
+                         "(nrmt.models.layers), not wired into 'nrmt density' yet")
+    psi = args.psi[0]
+    if args.sigma is not None and (args.sigma_w is not None or args.sigma_x is not None):
+        sw = args.sigma_w if args.sigma_w is not None else 1
+        sx = args.sigma_x if args.sigma_x is not None else 1
+        if args.sigma != sw * sx:
+            raise ValueError(f"--sigma must equal sigma_w * sigma_x = {sw * sx}, got {args.sigma}")
+    if given_constants:
+        if args.sigma is not None or args.sigma_w is not None or args.sigma_x is not None:
+            raise ValueError("--sigma/--sigma-w/--sigma-x apply to an activation, not to --theta1/--theta2")
+        return OneLayer.from_constants(args.theta1, args.theta2, phi=args.phi, psi=psi)
+    sigma = args.sigma if args.sigma is not None else 1
+    return OneLayer(args.expr, args.phi, psi, sigma, sigma_w=args.sigma_w, sigma_x=args.sigma_x)
+
+
+def points_from_args(args, law):
+    """The evaluation points: decimal strings (``--x``, ``--grid``) or the law's auto grid."""
+    dps = law.dps
+    if args.x is not None:
+        return list(args.x)
+    if args.grid is not None:
+        a, b, n = args.grid
+        with mpmath.workdps(dps + 10):
+            A, B = mpmath.mpf(a), mpmath.mpf(b)
+            pts = [A] if n == 1 else [A + (B - A) * k / (n - 1) for k in range(n)]
+            return [decimal(v, dps + 5) for v in pts]
+    n = args.auto if args.auto is not None else DEFAULT_AUTO
+    return [decimal(v, dps) for v in law.grid(max(n, 2))]
+
+
+def result_dict(model, law, x, dps):
+    """The JSON object (decimal strings with ``dps`` digits for every computed number)."""
+    desc = model.describe(dps)
+    dens = law.density(list(x) if dps > 15 else np.array([float(v) for v in x]))
+    return {
+        "model": desc["model"],
+        "activation": desc["activation"],
+        "phi": _num(desc["phi"]),
+        "psi": _num(desc["psi"]),
+        "sigma": _num(desc["sigma"]) if desc["activation"] is not None else None,
+        "sigma_w": _num(desc["sigma_w"]),
+        "sigma_x": _num(desc["sigma_x"]),
+        "dps": dps,
+        "theta1": decimal(desc["theta1"], dps),
+        "theta2": decimal(desc["theta2"], dps),
+        "theta1_exact": desc.get("theta1_exact"),
+        "theta2_exact": desc.get("theta2_exact"),
+        "x": [decimal(_mp(v, dps), dps) for v in x],
+        "density": [_dec_density(v, dps) for v in dens],
+        "support": [[decimal(a, dps), decimal(b, dps)] for a, b in law.support],
+        "atom": decimal(law.atom, dps),
+        "moments": [decimal(m, dps) for m in law.moments(4)],
+    }
+
+
+def _mp(v, dps):
+    with mpmath.workdps(dps + 10):
+        return mpmath.mpf(v)
+
+
+def _num(v):
+    if v is None:
+        return None
+    f = float(v)
+    return int(f) if f == int(f) and abs(f) < 2**53 else f
+
+
+def _dec_density(v, dps):
+    if isinstance(v, (float, np.floating)) and math.isinf(v) or (isinstance(v, mpmath.mpf) and mpmath.isinf(v)):
+        return "inf"
+    return decimal(v, dps)
+
+
+def run(args):
+    model = build_model(args)
+    law = model.law(args.dps)
+    dps = args.dps
+    x = points_from_args(args, law)
+    if not x:
+        raise ValueError("no points to evaluate")
+    with mpmath.workdps(dps + 10):
+        res = result_dict(model, law, x, dps)
+    if args.plot:
+        from nrmt.plotting import plot_density
+
+        # the law alone (an empty sample): nrmt.plotting draws density, edges and atom
+        params = {k: res[k] for k in ("activation", "phi", "psi", "theta1", "theta2") if res[k] is not None}
+        ax = plot_density(np.empty(0), law.with_dps(15), params=params)
+        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+    if args.json:
+        emit_json(res)
+    elif args.csv:
+        print("x,density")
+        for a, b in zip(res["x"], res["density"]):
+            print(f"{a},{b}")
+    else:
+        name = res["activation"] or f"theta1={res['theta1']}, theta2={res['theta2']}"
+        print(f"# one-layer law: {name}, phi={res['phi']}, psi={res['psi']}"
+              + (f", sigma={res['sigma']}" if res["sigma"] is not None else ""))
+        print(f"# theta1 = {res['theta1']}, theta2 = {res['theta2']}")
+        print("# support: " + " U ".join(f"[{a}, {b}]" for a, b in res["support"]))
+        print(f"# atom at 0: {res['atom']}")
+        print("# moments m1..m4: " + ", ".join(res["moments"]))
+        width = max(len(v) for v in res["x"])
+        print(f"{'x':>{width}}  density")
+        for a, b in zip(res["x"], res["density"]):
+            print(f"{a:>{width}}  {b}")
+    return 0
