@@ -393,6 +393,30 @@ def _physical_root(family, xq, prec):
         return linked[0], tight
 
 
+def _all_roots_real_near(family, xq):
+    """True if, on a box [x − δ, x + δ] × [0, δ], every root of the quartic is isolated and real on
+    the real segment: then ρ = 0 on (x − δ, x + δ), whichever root G is.
+
+    Proof: G(z0) lies in some disk (all roots do) and every disk is isolated, so by the tracking
+    lemma G stays in that disk on the box ∩ C⁺ and extends continuously to the real segment, where
+    the root of that disk is real (its conjugate is a root in the conjugate disk, which meets no
+    other disk); so Im G(t + i0) = 0 there. Needs no identification of the physical root.
+    """
+    with ctx.workprec(_CONTINUATION_PREC):
+        x = to_arb(xq)
+        for k in (6, 12, 20, 30):
+            delta = (x * arb(2) ** -k).upper()
+            box = _box(x, arb(0), delta, delta)
+            disks = isolate_roots(family.coefficients(box, _CONTINUATION_PREC),
+                                  evaluate=family.evaluator(box, _CONTINUATION_PREC))
+            if disks is None or not all(d[2] for d in disks):
+                continue
+            real = all(not any(_disks_overlap((d[0].conjugate(), d[1]), e)
+                               for e in disks if e is not d) for d in disks)
+            return real
+    return False
+
+
 def _density_ball(family, xq, prec):
     x_exact = to_sympy_number(xq, "x")
     if x_exact.free_symbols or not x_exact.is_real:
@@ -400,7 +424,10 @@ def _density_ball(family, xq, prec):
     if x_exact < 0:
         return arb(0)  # M is positive semi-definite: no mass on (-oo, 0)
     if x_exact == 0:
-        raise NotCertifiableError("x = 0 carries the atom and the singular part: no certified density there")
+        raise NotCertifiableError(
+            "x = 0 carries the atom and the singular part: no certified density there")
+    if _all_roots_real_near(family, x_exact):
+        return arb(0)
     phys, tight = _physical_root(family, x_exact, prec)
     c, r = phys[0], phys[1]
     with ctx.workprec(prec):

@@ -254,6 +254,12 @@ def test_fuss_catalan_edge():
     assert any(contains(e, R(27, 4)) for e in edges)
 
 
+def test_zero_density_near_the_atom():
+    # φ > ψ: atom 1 - ψ/φ at 0 and a gap before the support; ρ = 0 exactly there
+    balls = certified_density([R(1, 10 ** 6), R(1, 1000), R(1, 20)], 3, 1, R(1, 2), R(1, 3), dps=20)
+    assert all(b.is_zero() for b in balls)
+
+
 def test_too_close_to_an_edge_is_refused():
     # MP with c = 1/2: lower edge (1 - 1/sqrt 2)^2 = 0.0857864376...
     with pytest.raises(NotCertifiableError):
