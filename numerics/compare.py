@@ -89,12 +89,6 @@ _GL_W = _GL_WEIGHTS / 2
 
 
 # --------------------------------------------------------------------------- CDF table
-#: digits asked of the law's density for the table: the table needs ~1e-9, not 15 certified
-#: digits (a Law at dps D recomputes on its mpmath path every float point it cannot certify to D
-#: digits, which near the edges is most of the cost)
-TABLE_DPS = 9
-
-
 def _float_law(law):
     """The float (dps <= 15) version of a law, for vectorised density calls."""
     dps = getattr(law, "dps", 15)
@@ -103,12 +97,34 @@ def _float_law(law):
     return law
 
 
-def _density_law(law):
-    """The law whose density the table evaluates: the same law at TABLE_DPS digits."""
-    dps = getattr(law, "dps", None)
-    if dps is not None and dps > TABLE_DPS and hasattr(law, "with_dps"):
-        return law.with_dps(TABLE_DPS)
-    return law
+class _TableDensity:
+    """The density the table integrates: float64 values, no per-point certification.
+
+    A :class:`~nrmt.numerics.law.Law` certifies every density value to its ``dps`` digits and
+    recomputes on its mpmath path the points it cannot certify — near the edges, most of the table's
+    points, for digits the table does not need (it needs ~1e-9). For a Law, the uncertified float
+    path ``_density_float_raw`` (−Im G(x+i0)/π from the physical branch) is used at the points
+    strictly inside the support; any other law-like object is asked ``density(x)``.
+    """
+
+    def __init__(self, law, support):
+        self.law = law
+        self.support = support
+        self.raw = getattr(law, "_density_float_raw", None)
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        if self.raw is None:
+            rho = np.asarray(self.law.density(x), dtype=float)
+        else:
+            rho = np.zeros(x.shape)
+            inside = np.zeros(x.shape, dtype=bool)
+            for a, b in self.support:
+                inside |= (x > a) & (x < b)
+            if np.any(inside):
+                rho[inside] = self.raw(x[inside])
+        rho = np.where(np.isfinite(rho), rho, 0.0)
+        return np.maximum(rho, 0.0)
 
 
 def _support(law):
@@ -122,10 +138,8 @@ def _support(law):
     return out
 
 
-def _density(law, x):
-    rho = np.asarray(law.density(np.asarray(x, dtype=float)), dtype=float)
-    rho = np.where(np.isfinite(rho), rho, 0.0)
-    return np.maximum(rho, 0.0)
+def _density(density, x):
+    return density(np.asarray(x, dtype=float))
 
 
 class _Part:
@@ -210,8 +224,9 @@ class CdfTable:
         if isinstance(cells, bool) or not isinstance(cells, numbers.Integral) or cells < 4:
             raise ValueError(f"cells must be an integer >= 4, got {cells!r}")
         self.support = _support(law)
-        self.law = _density_law(law)
-        law = self.law
+        self.law = law
+        self._rho = _TableDensity(law, self.support)
+        law = self._rho
         self._intervals = []
         acc = 0.0  # mass of the continuous part to the left
         all_nodes = []
@@ -261,7 +276,7 @@ class CdfTable:
         Soft edges vanish like a square root and bounded densities stay bounded; a density that
         grows by more than 2x from a + 1e-7 w to a + 1e-9 w is singular there.
         """
-        r = _density(self.law, np.array([a + 1e-9 * w, a + 1e-7 * w]))
+        r = _density(self._rho, np.array([a + 1e-9 * w, a + 1e-7 * w]))
         return bool(r[0] > 2.0 * r[1] and r[0] > 0)
 
     def _gl_edge(self, a, length):
@@ -270,7 +285,7 @@ class CdfTable:
         v3 = _GL_U ** 3
         w = _GL_W * 3 * _GL_U ** 2
         pts = a + length[:, None] * v3[None, :]
-        rho = _density(self.law, pts.ravel()).reshape(pts.shape)
+        rho = _density(self._rho, pts.ravel()).reshape(pts.shape)
         out = length * np.sum(rho * w[None, :], axis=1)
         return out if out.size > 1 else float(out[0])
 
