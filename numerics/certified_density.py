@@ -647,6 +647,28 @@ class CertifiedOneLayer:
         """Enclosures of the real roots of the discriminant (support edges among them)."""
         return certified_discriminant_roots(self.phi, self.psi, self._theta1, self._theta2, dps=self.dps)
 
-    def enclosures(self, x):
-        """``{"density": [[lo, hi], ...]}`` outward-rounded decimal strings at ``dps`` digits."""
-        return {"density": [enclosure(b, self.dps) for b in self.density(x)]}
+    def enclosures(self, x, strict=True):
+        """``{"density": [[lo, hi], ...]}``: outward-rounded decimal strings at ``dps`` digits.
+
+        With ``strict=False`` a point that cannot be certified (x = 0, a point on or too close to
+        a support edge) gets ``None`` instead of raising, and the dict gains
+        ``"uncertified": [{"x": ..., "reason": ...}, ...]`` (the JSON of ``nrmt density
+        --certified`` on grids that resolve the edges).
+
+        >>> law = CertifiedOneLayer.from_constants(1, 0, phi=1, psi=2, dps=10)   # MP
+        >>> law.enclosures([1, 0], strict=False)["density"]
+        [['0.4210843993', '0.4210843994'], None]
+        """
+        points = list(x) if isinstance(x, (list, tuple, np.ndarray)) else [x]
+        if strict:
+            return {"density": [enclosure(b, self.dps) for b in self.density(points)]}
+        out, skipped = [], []
+        for p in points:
+            try:
+                [b] = self.density([p])
+            except NotCertifiableError as exc:
+                out.append(None)
+                skipped.append({"x": str(p), "reason": str(exc)})
+            else:
+                out.append(enclosure(b, self.dps))
+        return {"density": out, "uncertified": skipped}
