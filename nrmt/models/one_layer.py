@@ -234,7 +234,7 @@ class OneLayer:
         return CertifiedOneLayer(self.activation, ph, ps, sigma=_exact(self.sigma), dps=dps)
 
     # ------------------------------------------------------------ sampling
-    def sample(self, n0, entries="gaussian", trials=1, rng=None):
+    def sample(self, n0, entries="gaussian", trials=1, rng=None, progress=False):
         """Eigenvalues of M for sampled W, X (pooled over ``trials``), widths n1 = n0/ψ, m = n0/φ.
 
         With an activation: :func:`nrmt.numerics.sampling.sample_gram`; for a model given by its
@@ -243,16 +243,16 @@ class OneLayer:
         """
         from nrmt.numerics import sampling
 
-        n0_, n1, m = sampling.widths_from_ratios(n0, float(self.phi), float(self.psi))
+        (n0_, n1), m = sampling.widths_from_ratios(n0, float(self.phi), float(self.psi))
         if self.activation is None:
             t1, t2 = (float(v) for v in self._theta)
             return sampling.sample_linear_equivalent(t1, t2, n0_, n1, m, entries=entries,
-                                                     trials=trials, rng=rng)
+                                                     trials=trials, rng=rng, progress=progress)
         sw = float(self.sigma_w) if self.sigma_w is not None else float(self.sigma) / (
             float(self.sigma_x) if self.sigma_x is not None else 1.0)
         sx = float(self.sigma_x) if self.sigma_x is not None else 1.0
         return sampling.sample_gram(self.activation, [n0_, n1], m, sigma_w=sw, sigma_x=sx,
-                                    entries=entries, trials=trials, rng=rng)
+                                    entries=entries, trials=trials, rng=rng, progress=progress)
 
     def describe(self, dps=15):
         """A dict for JSON/tables: model, activation, ratios, σ's, θ1, θ2 (mpf), their exact forms."""
