@@ -116,6 +116,19 @@ def test_balls_contain_the_100_digit_quadrature_values(spec):
         assert agrees(getattr(c, key), getattr(ref, key), digits=100), (spec, key)
 
 
+@pytest.mark.parametrize("spec, sigma", [
+    ("leaky_relu(x, 1/10)", R(3, 2)), ("elu(x, 2)", R(1, 2)), ("softplus(x)", 3),
+    ("max(x**2 - 2, 0) - 1", R(6, 5)),
+])
+def test_balls_agree_with_quadrature_across_the_catalogue(spec, sigma):
+    from nrmt.theory.constants import constants
+
+    ref = constants(spec, sigma=sigma, dps=25, exact=False)
+    c = certified_constants(spec, sigma=sigma, dps=25, check_exact=False)
+    for key in ("mean", "theta1", "theta2"):
+        assert agrees(getattr(c, key), getattr(ref, key), digits=24), (spec, key)
+
+
 def test_balls_shrink_with_precision():
     widths = []
     for dps in (15, 30, 60):
