@@ -19,6 +19,7 @@ COMMANDS = [
     "constants",
     "table",
     "density",
+    "verify",
 ]
 
 
