@@ -425,7 +425,7 @@ def _density_ball(family, xq, prec):
         return arb(0)  # M is positive semi-definite: no mass on (-oo, 0)
     if x_exact == 0:
         raise NotCertifiableError(
-            "x = 0 carries the atom and the singular part: no certified density there")
+            "x = 0: the equation degenerates at z = 0 (atom or singular part); no certified density there")
     if _all_roots_real_near(family, x_exact):
         return arb(0)
     phys, tight = _physical_root(family, x_exact, prec)

@@ -357,3 +357,19 @@ def test_cli_constants_certified_refuses_free_parameters(capsys):
     assert main(["constants", "leaky_relu(x, a)", "--certified"]) == 2
     assert "certif" in capsys.readouterr().err
 
+
+
+def test_cli_density_certified_json(capsys):
+    from nrmt.cli import main
+
+    code = main(["density", "--theta1", "1.5", "--theta2", "0", "--phi", "2", "--psi", "0.5",
+                 "--x", "2,5,12,0", "--dps", "25", "--certified", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    enc = out["enclosures"]["density"]
+    assert len(enc) == 4 and enc[3] is None and out["enclosures"]["uncertified"][0]["x"] == "0"
+    with mpmath.workdps(50):
+        for x, (lo, hi), printed in zip((2, 5, 12), enc, out["density"]):
+            exact = _mp_density(mpmath.mpf(x), mpmath.mpf(4), mpmath.mpf(3) / 2)  # MP, c = 4
+            assert mpmath.mpf(lo) <= exact <= mpmath.mpf(hi)
+            assert mpmath.mpf(lo) <= mpmath.mpf(printed) <= mpmath.mpf(hi)

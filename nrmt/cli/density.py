@@ -140,6 +140,9 @@ def register(subparsers):
     fmt.add_argument("--json", action="store_true", help="one JSON object (see the module doc for keys)")
     fmt.add_argument("--csv", action="store_true", help="CSV: x,density")
     p.add_argument("--plot", metavar="FILE.png", default=None, help="also draw the density into FILE.png")
+    p.add_argument("--certified", action="store_true",
+                   help="also give rigorous enclosures [lo, hi] of the density at each point (ball "
+                   "arithmetic; JSON key 'enclosures'; null where a point cannot be certified)")
     p.set_defaults(func=run)
     p.error = _one_line_error
 
@@ -250,6 +253,10 @@ def run(args):
         raise ValueError("no points to evaluate")
     with mpmath.workdps(dps + 10):
         res = result_dict(model, law, x, dps)
+    if getattr(args, "certified", False):
+        if not hasattr(model, "certified"):
+            raise ValueError("--certified is available for the one-layer model only")
+        res["enclosures"] = model.certified(dps).enclosures(x, strict=False)
     if args.plot:
         from nrmt.plotting import plot_density
 
@@ -275,4 +282,8 @@ def run(args):
         print(f"{'x':>{width}}  density")
         for a, b in zip(res["x"], res["density"]):
             print(f"{a:>{width}}  {b}")
+        if "enclosures" in res:
+            print("# certified enclosures (ball arithmetic, rounded outward; - = not certifiable)")
+            for a, e in zip(res["x"], res["enclosures"]["density"]):
+                print(f"{a:>{width}}  " + (f"[{e[0]}, {e[1]}]" if e else "-"))
     return 0
