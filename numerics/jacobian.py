@@ -462,7 +462,9 @@ class JacobianLaw(Law):
         """Trace w, u along x (1 + i eps) from above the support down to ``x_min``."""
         fp = self.product
         if self._path is None:
-            r0 = 4.0 * max(self._upper_bound(), 1e-300)
+            if self._edge is None:
+                self._edge = self._edge_float()
+            r0 = 4.0 / self._z_real_float(*self._edge)      # four times the upper edge
             lx = [math.log(r0)]
             z0 = np.array([1.0 / (r0 * (1 + 1j * _EPS_PATH))])
             w, u = fp.initial_guess(z0)
@@ -482,7 +484,11 @@ class JacobianLaw(Law):
             nl = cur_l - step
             zt = np.array([np.exp(-nl) / (1 + 1j * _EPS_PATH)])
             w, u, ok = fp._newton_float(zt, np.array([cur_w]), cur_u[None, :], maxiter=12)
-            good = ok[0] and abs(w[0] - cur_w) <= 0.5 * abs(cur_w) + 1e-12
+            # Herglotz: Im G(zeta) < 0 for Im zeta > 0 (G = v / zeta); a step that lands on
+            # the conjugate root (across the cut at a support edge) is refused
+            zeta = np.exp(nl) * (1 + 1j * _EPS_PATH)
+            good = ok[0] and abs(w[0] - cur_w) <= 0.5 * abs(cur_w) + 1e-12 and \
+                (w[0] / zeta).imag < 0
             if good:
                 cur_l, cur_w, cur_u = nl, w[0], u[0]
                 lx.append(cur_l)
@@ -516,7 +522,10 @@ class JacobianLaw(Law):
                 for i in np.flatnonzero(~ok):
                     nw[i], nu[i] = self._walk(x[i], W[idx[i]], U[idx[i]], lx[idx[i]])
                 ok = np.isfinite(nw)
-            # where a smaller eps fails (next to an edge), keep the last converged value
+            # where a smaller eps fails (next to an edge) or lands on the conjugate root (Im G
+            # must stay <= 0), keep the last converged value
+            zeta = x * (1 + 1j * eps)
+            ok &= (nw / zeta).imag <= 1e-14 * np.abs(nw / zeta)
             w = np.where(ok, nw, w)
             u = np.where(ok[:, None], nu, u)
             if eps == _EPS_PATH:
@@ -536,7 +545,9 @@ class JacobianLaw(Law):
         """(w, u) at one point with Im z > 0 or z < 0: continuation along the ray of z."""
         fp = self.product
         r, th = abs(z), np.angle(z)
-        r0 = 4.0 * max(self._upper_bound(), r)
+        if self._edge is None:
+            self._edge = self._edge_float()
+        r0 = 4.0 * max(1.0 / self._z_real_float(*self._edge), r)
         if abs(th) < _EPS_PATH:
             th = _EPS_PATH
         rs = np.exp(np.linspace(math.log(r0), math.log(r), max(20, int(30 * math.log(r0 / r) + 2))))
@@ -595,8 +606,19 @@ class JacobianLaw(Law):
         return max(dl.zero_mass() for dl, _ in self.groups)
 
     def _moments(self, k):
-        dps = mpmath.mp.dps
+        r"""Closed form from the S-transform series (:func:`nrmt.numerics.free.free_product_moments`)
+        with the layer moments :math:`\mathbb E\lambda_l^j`: exact atoms or
+        :func:`nrmt.theory.gaussian.gaussian_expectation` at the working precision; on the float
+        path the layer moments come from the float rule (double precision)."""
         fp = self._product_mp()
+        if self.is_float:
+            mom = []
+            for dl, _ in self.groups:
+                law = dl.float_law()
+                mom.append([mpmath.mpf(float(np.sum(law.weights * law.values ** j)))
+                            for j in range(1, k + 1)])
+            return fp.moments(k, mom)
+        dps = mpmath.mp.dps
         return fp.moments(k, [dl.moments(k, dps) for dl, _ in self.groups])
 
     def _edge_float(self):
@@ -733,12 +755,26 @@ class JacobianLaw(Law):
     def _support(self):
         if self._edge is None:
             self._edge = self._edge_float()
+        if self.is_float:
+            # float path: the edges to double precision (bisection of the critical point)
+            hi = mpmath.mpf(1 / self._z_real_float(*self._edge))
+            low = self._lower_edge_float(float(hi))
+            return [(mpmath.mpf(0) if low is None else mpmath.mpf(low[0]), hi)]
         hi = self._edge_mp(*self._edge)
         low = self._lower_edge_float(float(hi))
         if low is None:
             return [(mpmath.mpf(0), hi)]
         lo = self._edge_mp(low[1] - 1, low[2])
         return [(lo, hi)]
+
+    def _z_real_float(self, w, u):
+        fp = self.product
+        out = w / (1 + w)
+        for f in fp.closed:
+            out *= (1 / (f.scale * (1 + f.ratio * w))) ** f.multiplicity
+        for j, f in enumerate(fp.laws):
+            out *= (float(np.real(u[j])) * (1 + w) / w) ** f.multiplicity
+        return float(np.real(out))
 
     def _scale(self):
         return float(self.support_mp[-1][1])
@@ -759,3 +795,71 @@ class JacobianLaw(Law):
                 val = self._integrate(a, c)
             self._cache[(key, self._dps)] = val
         return self._cache[(key, self._dps)]
+
+    # -------------------------------------------------------------- float CDF table
+    def _cdf_table(self):
+        """F at cell edges from the tail, for the float path (built once).
+
+        Cells: logarithmic from 1e-25 x_+ to x_+/4 when the support reaches 0 (20 per decade),
+        cosine-clustered up to x_+ (and on [x_-, x_+] otherwise); 8-point Gauss–Legendre per
+        cell; F(x_k) = 1 - sum of the cells above x_k.
+        """
+        table = self._cache.get(("cdf_table", self._dps))
+        if table is not None:
+            return table
+        (a, b), = [(float(lo), float(hi)) for lo, hi in self.support_mp[:1]]
+        atom = float(self.atom_mp)
+        if a == 0:
+            lo = b * 1e-25
+            left = np.geomspace(lo, b / 4, 20 * 25 + 1)
+            t = np.linspace(0, 1, 241)
+            right = b / 4 + (b - b / 4) * (1 - np.cos(np.pi * t)) / 2
+            edges = np.unique(np.concatenate([left, right]))
+        else:
+            t = np.linspace(0, 1, 401)
+            edges = a + (b - a) * (1 - np.cos(np.pi * t)) / 2
+        gu, gw = np.polynomial.legendre.leggauss(8)
+        mid = (edges[:-1] + edges[1:]) / 2
+        half = (edges[1:] - edges[:-1]) / 2
+        pts = (mid[:, None] + half[:, None] * gu[None, :]).ravel()
+        rho_all = self._density_float_raw(np.concatenate([pts, edges[:-1]]))
+        rho = rho_all[:pts.size].reshape(mid.size, gu.size)
+        rho_edges = np.concatenate([rho_all[pts.size:], [0.0]])
+        cells = half * np.sum(rho * gw[None, :], axis=1)
+        tail = np.concatenate([np.cumsum(cells[::-1])[::-1], [0.0]])
+        F = 1.0 - tail
+        gamma = None
+        if a == 0 and F[0] - atom > 0:
+            gamma = edges[0] * rho_edges[0] / (F[0] - atom)
+        table = (edges, F, rho_edges, atom, a, gamma)
+        self._cache[("cdf_table", self._dps)] = table
+        return table
+
+    def _cdf_float(self, x):
+        """Vectorised float CDF from :meth:`_cdf_table` (cubic Hermite between the edges; a power
+        law F - atom ~ x^gamma below 1e-25 x_+)."""
+        edges, F, rho, atom, a, gamma = self._cdf_table()
+        x = np.asarray(x, dtype=float)
+        out = np.where(x >= 0, atom, 0.0)
+        out = np.where(x >= edges[-1], 1.0, out)
+        inside = (x >= edges[0]) & (x < edges[-1])
+        xi = x[inside]
+        j = np.clip(np.searchsorted(edges, xi, side="right") - 1, 0, edges.size - 2)
+        x0, x1 = edges[j], edges[j + 1]
+        h = x1 - x0
+        u = (xi - x0) / h
+        h00 = (1 + 2 * u) * (1 - u) ** 2
+        h10 = u * (1 - u) ** 2
+        h01 = u * u * (3 - 2 * u)
+        h11 = u * u * (u - 1)
+        val = h00 * F[j] + h10 * h * rho[j] + h01 * F[j + 1] + h11 * h * rho[j + 1]
+        out[inside] = np.clip(val, F[j], F[j + 1])
+        if gamma is not None:
+            small = (x > 0) & (x < edges[0])
+            out[small] = atom + (F[0] - atom) * (x[small] / edges[0]) ** gamma
+        return out
+
+    def _cdf_mp(self, x):
+        if self.is_float:
+            return mpmath.mpf(float(self._cdf_float(np.array([float(x)]))[0]))
+        return super()._cdf_mp(x)

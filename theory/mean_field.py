@@ -33,16 +33,18 @@ Its fixed point :math:`q^*` and the slope
 :mod:`nrmt.theory.gaussian` (exact when sympy can, else to ``dps`` digits).
 """
 
+import math
 from dataclasses import dataclass, field
 
 import mpmath
 import sympy
 
-from nrmt.theory.activations import X, as_activation, to_sympy_number
+from nrmt.theory.activations import X, Activation, as_activation, to_sympy_number
 from nrmt.theory.errors import NoConvergence
-from nrmt.theory.gaussian import gaussian_expectation
+from nrmt.theory.gaussian import gaussian_expectation, gaussian_expectation_float
 
 __all__ = [
+    "is_positively_homogeneous",
     "second_moment",
     "derivative_second_moment",
     "length_map",
@@ -61,11 +63,18 @@ def _check_dps(dps):
         raise ValueError(f"dps must be an integer >= 1, got {dps!r}")
 
 
-def _nonneg(value, name):
-    try:
-        v = mpmath.mpf(value) if not isinstance(value, sympy.Basic) else mpmath.mpf(sympy.N(value, 40))
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+def _nonneg(value, name, dps=15):
+    """A finite number >= 0 as mpf with dps + 2 guard digits (sympy values evaluated exactly)."""
+    with mpmath.workdps(dps + 2 * _GUARD):
+        try:
+            if isinstance(value, sympy.Basic):
+                v = mpmath.mpf(sympy.N(value, dps + 2 * _GUARD))
+            elif isinstance(value, str):
+                v = mpmath.mpf(sympy.N(to_sympy_number(value), dps + 2 * _GUARD))
+            else:
+                v = mpmath.mpf(value)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a real number, got {value!r}") from None
     if not mpmath.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return v
@@ -90,6 +99,31 @@ def _expectation(expr, q, dps):
         return +val, exact
     res = gaussian_expectation(expr, sigma=sympy.sqrt(qs), dps=dps)
     return res.value, res.exact
+
+
+def is_positively_homogeneous(activation):
+    """True when f(c x) = c f(x) for every c > 0 (linear, ReLU, leaky ReLU, abs ...): then the
+    law of f'(sqrt(q) Z) does not depend on q and the length map without bias is linear.
+
+    >>> is_positively_homogeneous("relu"), is_positively_homogeneous("tanh")
+    (True, False)
+    """
+    f = as_activation(activation)
+    if f.expr is None:
+        return False
+    # exact check at rational sample points and scales (f is a sympy expression; a
+    # positively homogeneous f is piecewise linear through 0 along rays, which the samples fix)
+    points = [sympy.Rational(p, 7) for p in (-23, -9, -2, 3, 11, 26)]
+    scales = [sympy.Rational(3, 8), sympy.Rational(29, 10)]
+    try:
+        for x0 in points:
+            for c in scales:
+                diff = f.expr.subs(X, c * x0) - c * f.expr.subs(X, x0)
+                if sympy.simplify(diff) != 0:
+                    return False
+        return True
+    except Exception:  # noqa: BLE001 - sympy failure: not provably homogeneous
+        return False
 
 
 def second_moment(activation, q, dps=15):
@@ -121,12 +155,12 @@ def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
 
     Poole et al. 2016, eq. (3). Returns an mpf correct to ``dps`` digits.
 
-    >>> length_map("relu(x)", 1.0, 2 ** 0.5)
+    >>> length_map("relu(x)", 1, sympy.sqrt(2))
     mpf('1.0')
     """
     _check_dps(dps)
-    sw = _nonneg(sigma_w, "sigma_w")
-    sb = _nonneg(sigma_b, "sigma_b")
+    sw = _nonneg(sigma_w, "sigma_w", dps)
+    sb = _nonneg(sigma_b, "sigma_b", dps)
     val, _ = second_moment(activation, q, dps)
     with mpmath.workdps(dps + _GUARD):
         return +(sw ** 2 * val + sb ** 2)
@@ -137,15 +171,15 @@ def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
 
     :math:`q_1 = \sigma_w^2 q_0 + \sigma_b^2` (the input enters linearly), then the length map.
 
-    >>> [float(q) for q in length_sequence("relu(x)", 1, 3, 2 ** 0.5)]
+    >>> [float(q) for q in length_sequence("relu(x)", 1, 3, sympy.sqrt(2))]
     [2.0, 2.0, 2.0]
     """
     _check_dps(dps)
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
-    sw = _nonneg(sigma_w, "sigma_w")
-    sb = _nonneg(sigma_b, "sigma_b")
-    q = _nonneg(q0, "q0")
+    sw = _nonneg(sigma_w, "sigma_w", dps)
+    sb = _nonneg(sigma_b, "sigma_b", dps)
+    q = _nonneg(q0, "q0", dps)
     with mpmath.workdps(dps + _GUARD):
         qs = [+(sw ** 2 * q + sb ** 2)]
     for _ in range(depth - 1):
@@ -181,47 +215,97 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
     _check_dps(dps)
     _nonneg(sigma_w, "sigma_w")
     _nonneg(sigma_b, "sigma_b")
-    q = _nonneg(q_init, "q_init")
+    q = float(_nonneg(q_init, "q_init"))
     if q == 0:
         raise ValueError("q_init must be > 0")
-    lo = 8
+    f = as_activation(activation)
+    sw2 = float(_nonneg(sigma_w, "sigma_w")) ** 2
+    sb2 = float(_nonneg(sigma_b, "sigma_b")) ** 2
+    fsq = Activation(f.expr ** 2)
+    if sb2 == 0 and is_positively_homogeneous(f):
+        # q -> sigma_w^2 E f(Z)^2 q is linear: 0 is the fixed point (slope < 1), every q is one
+        # (slope 1), or the map diverges (slope > 1)
+        with mpmath.workdps(dps + _GUARD):
+            slope = _nonneg(sigma_w, "sigma_w", dps) ** 2 * second_moment(f, 1, dps + _GUARD)[0]
+            if abs(slope - 1) <= mpmath.mpf(10) ** -13:   # float inputs such as 2 ** 0.5
+                return +mpmath.mpf(q)
+            if slope < 1:
+                return mpmath.mpf(0)
+        raise NoConvergence(
+            f"the length map of {f.text} is q -> {mpmath.nstr(slope, 8)} q (sigma_b = 0): it "
+            "diverges, no finite fixed point")
+
+    def step(t):
+        if t == 0:
+            return sb2 + sw2 * float(_expectation(f.expr ** 2, 0, 8)[0])
+        return sw2 * gaussian_expectation_float(fsq, sigma=math.sqrt(t)) + sb2
+
     for _ in range(maxiter):
-        nq = length_map(activation, q, sigma_w, sigma_b, lo)
-        if not mpmath.isfinite(nq) or nq > mpmath.mpf(10) ** 12:
+        nq = step(q)
+        if not math.isfinite(nq) or nq > 1e12:
             raise NoConvergence(
-                f"the length map of {as_activation(activation).text} diverges from q = {q_init} "
+                f"the length map of {f.text} diverges from q = {q_init} "
                 f"(sigma_w = {sigma_w}, sigma_b = {sigma_b}): no finite fixed point")
-        if nq < mpmath.mpf(10) ** -30:
+        if nq < 1e-30:
             return mpmath.mpf(0)
-        if abs(nq - q) <= mpmath.mpf(10) ** -6 * q:
+        if abs(nq - q) <= 1e-10 * q:
             q = nq
             break
         q = nq
     else:
         raise NoConvergence(f"the length map did not settle within {maxiter} iterations "
-                            f"(last q = {mpmath.nstr(q, 8)})")
+                            f"(last q = {q:.8g})")
+    # float secant (double precision), enough when dps <= 15
+    q0, g0 = q, step(q) - q
+    q1 = q * (1 + 1e-7)
+    g1 = step(q1) - q1
+    for _ in range(30):
+        if g1 == g0:
+            break
+        q2 = q1 - g1 * (q1 - q0) / (g1 - g0)
+        q0, g0 = q1, g1
+        q1 = q2
+        if abs(q1 - q0) <= 4e-16 * q1:
+            break
+        g1 = step(q1) - q1
+    q = mpmath.mpf(q1 if q1 > 0 else q)
+    if dps <= 15:
+        return q
     with mpmath.workdps(dps + _GUARD):
         def g(t):
             return length_map(activation, t, sigma_w, sigma_b, dps + _GUARD) - t
 
         if abs(g(q)) <= mpmath.mpf(10) ** -(dps + _GUARD // 2) * max(q, 1):
             return +q
-        try:
-            root = mpmath.findroot(g, (q, q * (1 + mpmath.mpf(10) ** -4)), solver="secant",
-                                   tol=mpmath.mpf(10) ** (-2 * (dps + _GUARD)))
-        except ValueError as exc:
-            raise NoConvergence(f"fixed point polish failed near q = {mpmath.nstr(q, 10)}: {exc}")
-        return +root
+        # secant from the float fixed point (superlinear: a few steps reach dps digits)
+        q0, g0 = q, g(q)
+        q1 = q * (1 + mpmath.mpf(10) ** -8)
+        g1 = g(q1)
+        tol = mpmath.mpf(10) ** (-(dps + _GUARD // 2)) * q
+        for _ in range(30):
+            if g1 == g0:
+                break
+            q2 = q1 - g1 * (q1 - q0) / (g1 - g0)
+            if q2 < 0:
+                raise NoConvergence(f"fixed point polish left q > 0 near q = {mpmath.nstr(q, 10)}")
+            q0, g0 = q1, g1
+            q1 = q2
+            if abs(q1 - q0) <= tol:
+                break
+            g1 = g(q1)
+        else:
+            raise NoConvergence(f"fixed point polish did not converge near q = {mpmath.nstr(q, 10)}")
+        return +q1
 
 
 def chi(activation, q, sigma_w, dps=15):
     r"""The slope :math:`\chi = \sigma_w^2\,\mathbb E f'(\sqrt q Z)^2` (Poole et al. 2016, eq. (8)).
 
-    >>> chi("relu(x)", 1, 2 ** 0.5)
+    >>> chi("relu(x)", 1, sympy.sqrt(2))
     mpf('1.0')
     """
     _check_dps(dps)
-    sw = _nonneg(sigma_w, "sigma_w")
+    sw = _nonneg(sigma_w, "sigma_w", dps)
     val, _ = derivative_second_moment(activation, q, dps)
     with mpmath.workdps(dps + _GUARD):
         return +(sw ** 2 * val)
@@ -275,7 +359,7 @@ def criticality(activation, q_star, dps=15):
     """
     _check_dps(dps)
     f = as_activation(activation)
-    q = _nonneg(q_star, "q_star")
+    q = _nonneg(q_star, "q_star", dps)
     if q == 0:
         raise ValueError(f"q_star must be > 0, got {q_star!r}")
     qs = _sym(q_star)
