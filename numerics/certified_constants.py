@@ -1031,6 +1031,12 @@ def certified_constants(activation, sigma=1, dps=15, check_exact=True):
                 method["derivative_second_moment"] = f"not certified: {exc}"
         else:
             method["derivative_second_moment"] = "infinite: f has jumps"
+        limit = arb(10) ** (5 - dps)
+        for key, ball in (("mean", mean), ("theta1", theta1), ("theta2", theta2)):
+            if not 2 * ball.rad() <= limit:
+                raise NoConvergence(
+                    f"the enclosure of {key} is wider than 1e{5 - dps} ({ball}): the ball "
+                    "integration stopped early (a singular integrand?)")
         if check_exact:
             _check_against_exact(act, sig, dps, {"mean": mean, "theta1": theta1, "theta2": theta2},
                                  method)
