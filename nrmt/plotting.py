@@ -42,6 +42,7 @@ __all__ = ["plot_density", "plot_cdf", "plot_comparison", "parameter_text"]
 _SAMPLE = "#4C72B0"
 _THEORY = "#C44E52"
 _EDGE = "#555555"
+_ATOM = "#2F6B2F"
 
 
 def parameter_text(params):
@@ -90,6 +91,24 @@ def _nonzero(sample, atom, floor=None):
     return s, 0.0
 
 
+def _edges(nz, bins, lo, hi, logx):
+    """Histogram edges: equal-count bins from the sample ("auto"), or ``bins`` uniform ones.
+
+    Equal-count bins resolve sharp peaks (a density blowing up near a small edge) without
+    drowning the tails in noise: every bin holds about N/bins eigenvalues.
+    """
+    if isinstance(bins, str):
+        k = int(min(90, max(24, round(1.5 * nz.size ** (1 / 3)))))
+        if nz.size < 2 * k:
+            k = max(4, nz.size // 4)
+        q = np.quantile(nz, np.linspace(0, 1, k + 1)) if nz.size else np.array([lo, hi])
+        edges = np.unique(np.concatenate([[min(lo, q[0])], q[1:-1], [max(hi, q[-1])]]))
+        return edges
+    if logx:
+        return np.geomspace(lo, hi, int(bins) + 1)
+    return np.linspace(lo, hi, int(bins) + 1)
+
+
 def plot_density(sample, law, ax=None, *, bins="auto", logx=False, params=None, label=None,
                  comparison=None):
     """Histogram of the sample over the theoretical density.
@@ -103,12 +122,13 @@ def plot_density(sample, law, ax=None, *, bins="auto", logx=False, params=None, 
     ax : matplotlib Axes, optional
         Drawn into (a new figure otherwise).
     bins : int or "auto", optional
-        Histogram bins ("auto": about 2 N^(1/3), at least 40, at most 160).
+        "auto": about 1.5 N^(1/3) bins of equal sample count (resolves sharp peaks); an int:
+        that many uniform (logarithmic with ``logx``) bins.
     logx : bool, optional
         Logarithmic x axis (for laws with much mass near 0, e.g. deep Jacobians); the histogram then
-        uses logarithmic bins and shows the density of log10 λ.
+        shows the density of log10 λ.
     params : dict, optional
-        Model parameters for the axis labels (:func:`parameter_text`).
+        Model parameters for the title (:func:`parameter_text`).
     label : str, optional
         Legend label of the sample.
     comparison : Comparison, optional
@@ -126,48 +146,44 @@ def plot_density(sample, law, ax=None, *, bins="auto", logx=False, params=None, 
     x, sup = _grid(law, nz, logx)
     rho = np.asarray(law.density(x), dtype=float) if x.size else np.array([])
     rho = np.where(np.isfinite(rho), rho, np.nan)
+    y = rho * x * math.log(10) if (logx and x.size) else rho
     n_total = np.asarray(sample).size
-    if isinstance(bins, str):
-        bins = int(min(160, max(40, 2 * round(nz.size ** (1 / 3)))))
     lo = min([a for a, _ in sup] + ([float(nz.min())] if nz.size else []))
     hi = max([b for _, b in sup] + ([float(nz.max())] if nz.size else []))
     if logx:
         lo = max(lo, float(nz.min()) if nz.size else hi * 1e-6, hi * 1e-12)
-        edges = np.geomspace(lo, hi, bins + 1)
-    else:
-        edges = np.linspace(lo, hi, bins + 1)
+    edges = _edges(nz[nz >= lo] if logx else nz, bins, lo, hi, logx)
+    heights = np.array([0.0])
     if nz.size:
         counts, edges = np.histogram(nz, bins=edges)
-        # density normalised to the whole sample: the continuous part has mass 1 - atom
-        widths = np.diff(edges)
-        if logx:
-            heights = counts / (n_total * np.diff(np.log10(edges)))
-        else:
-            heights = counts / (n_total * widths)
+        # normalised to the whole sample: the continuous part has mass 1 - atom
+        width = np.diff(np.log10(edges)) if logx else np.diff(edges)
+        heights = counts / (n_total * width)
         ax.stairs(heights, edges, fill=True, color=_SAMPLE, alpha=0.35,
                   label=label or f"sample ({n_total} eigenvalues)")
-        ax.stairs(heights, edges, color=_SAMPLE, lw=0.8)
+        ax.stairs(heights, edges, color=_SAMPLE, lw=0.7)
     if x.size:
-        y = rho * x * math.log(10) if logx else rho
-        ax.plot(x, y, color=_THEORY, lw=1.8, label="limit law (density)")
-    for i, (a, b) in enumerate(sup):
+        ax.plot(x, y, color=_THEORY, lw=1.8, label="limit law: density")
+    first = True
+    for a, b in sup:
         for e in (a, b):
             if logx and e <= 0:
                 continue
-            ax.axvline(e, color=_EDGE, ls=":", lw=1.0,
-                       label="support edges" if (i == 0 and e == a) or (i == 0 and a <= 0 and logx)
-                       else None)
+            ax.axvline(e, color=_EDGE, ls=":", lw=1.0, label="support edges" if first else None)
+            first = False
+    finite = y[np.isfinite(y)] if x.size else np.array([])
+    # the y range: the sample's histogram and the curve, without letting a density that blows
+    # up at a hard edge flatten everything else
+    top = max(float(np.max(heights)), float(np.quantile(finite, 0.995)) if finite.size else 0.0)
+    top = top * 1.12 if top > 0 else 1.0
+    ax.set_ylim(0, top)
     if atom > 0 or atom_sample > 0:
-        # the atom as a bar at 0 of height = its mass (drawn on a twin scale would mislead:
-        # its mass is written in the legend and at the bar)
-        ymax = np.nanmax(y[np.isfinite(y)]) if x.size and np.any(np.isfinite(y)) else 1.0
-        if nz.size:
-            ymax = max(ymax, float(np.max(heights)))
-        height = 0.9 * ymax
         pos = lo if logx else 0.0
-        ax.annotate("", xy=(pos, height), xytext=(pos, 0),
-                    arrowprops=dict(arrowstyle="-|>", color=_THEORY, lw=2.2))
-        ax.plot([], [], color=_THEORY, lw=2.2, marker="^",
+        ax.annotate("", xy=(pos, 0.92 * top), xytext=(pos, 0),
+                    arrowprops=dict(arrowstyle="-|>", color=_ATOM, lw=2.4, mutation_scale=14))
+        ax.annotate(f"atom {atom:.3g}", xy=(pos, 0.92 * top), xytext=(6, -2),
+                    textcoords="offset points", color=_ATOM, fontsize=8, va="top")
+        ax.plot([], [], color=_ATOM, lw=2.4,
                 label=f"atom at 0: {atom:.4f} (sample {atom_sample:.4f})")
     if logx:
         ax.set_xscale("log")
@@ -175,16 +191,16 @@ def plot_density(sample, law, ax=None, *, bins="auto", logx=False, params=None, 
     else:
         ax.set_ylabel("density")
     ax.set_xlabel("eigenvalue λ of M")
-    ax.set_ylim(bottom=0)
     text = parameter_text(params)
     if text:
         ax.set_title(text, fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    ax.legend(fontsize=8, frameon=False, loc="upper right")
     ax.grid(alpha=0.25)
     return ax
 
 
-def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, params=None):
+def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, params=None,
+             residual_ax=None):
     """Empirical CDF against the theoretical CDF, with the KS distance marked.
 
     Parameters
@@ -193,12 +209,14 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
     law : Law or law-like
     ax : matplotlib Axes, optional
     cdf : callable, optional
-        Vectorised CDF of the law (default: :class:`nrmt.numerics.compare.CdfTable` of ``law``,
+        Vectorised CDF of the law (default: :func:`nrmt.numerics.compare.cdf_table` of ``law``,
         the tabulated integral of its density).
     comparison : Comparison, optional
         Its ``ks``/``ks_at``/``ks_scale`` are written on the panel.
     logx : bool, optional
     params : dict, optional
+    residual_ax : matplotlib Axes, optional
+        Also draw :math:`F_N - F` there, with the band ±``ks_scale`` when ``comparison`` is given.
 
     Returns
     -------
@@ -207,9 +225,9 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4.4))
     if cdf is None:
-        from nrmt.numerics.compare import CdfTable
+        from nrmt.numerics.compare import cdf_table
 
-        cdf = CdfTable(law)
+        cdf = cdf_table(law)
     s = np.sort(np.asarray(sample, dtype=float).ravel())
     n = s.size
     sup = [(float(a), float(b)) for a, b in law.support]
@@ -219,25 +237,29 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
     if logx:
         pos = s[s > 0]
         lo = max(float(pos.min()) if pos.size else hi * 1e-6, hi * 1e-12)
-        x = np.geomspace(lo, hi * 1.05, 2000)
+        x = np.geomspace(lo, hi * 1.05, 3000)
     else:
-        x = np.linspace(lo - pad, hi + pad, 2000)
-    x = np.unique(np.concatenate([x, [0.0] if not logx else [], *[np.linspace(a, b, 400) for a, b in sup]]))
+        x = np.linspace(lo - pad, hi + pad, 3000)
+    extra = [np.linspace(a, b, 600) for a, b in sup]
+    x = np.unique(np.concatenate([x, *extra] + ([[0.0]] if not logx else [])))
+    if logx:
+        x = x[x > 0]
     f = np.asarray(cdf(x), dtype=float)
     ax.step(np.concatenate([[x[0]], s, [x[-1]]]), np.concatenate([[0.0], np.arange(1, n + 1) / n, [1.0]]),
-            where="post", color=_SAMPLE, lw=1.2, label=f"empirical CDF (N = {n})")
-    ax.plot(x, f, color=_THEORY, lw=1.5, ls="--", label="limit law CDF")
+            where="post", color=_SAMPLE, lw=1.3, label=f"empirical CDF (N = {n})")
+    ax.plot(x, f, color=_THEORY, lw=1.4, ls="--", label="limit law: CDF")
     if comparison is not None and comparison.ks_at is not None:
         xk = comparison.ks_at
         fk = float(np.asarray(cdf(np.array([xk])))[0])
         fn = np.searchsorted(s, xk, side="right") / n
-        ax.plot([xk, xk], [fk, fn], color="k", lw=1.5)
-        ax.annotate(f"KS = {comparison.ks:.2g}\n(noise scale {comparison.ks_scale:.2g})",
-                    xy=(xk, (fk + fn) / 2), xytext=(10, -20), textcoords="offset points",
+        ax.plot([xk], [fn], "o", ms=4, color="k")
+        # text to the lower right of the point, or the upper right when the point is low
+        dy = -28 if fn > 0.35 else 30
+        ax.annotate(f"KS = {comparison.ks:.2g} at λ = {xk:.3g}\n(noise scale {comparison.ks_scale:.2g})",
+                    xy=(xk, fn), xytext=(16, dy), textcoords="offset points", va="center",
                     fontsize=8, arrowprops=dict(arrowstyle="-", color="k", lw=0.6))
     if logx:
         ax.set_xscale("log")
-    ax.set_xlabel("λ")
     ax.set_ylabel("F(λ)")
     ax.set_ylim(-0.02, 1.02)
     text = parameter_text(params)
@@ -245,6 +267,28 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
         ax.set_title(text, fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.grid(alpha=0.25)
+    if residual_ax is None:
+        ax.set_xlabel("λ")
+        return ax
+    r = residual_ax
+    fn_x = np.searchsorted(s, x, side="right") / n
+    r.plot(x, fn_x - f, color=_SAMPLE, lw=0.9)
+    if comparison is not None:
+        r.axhspan(-comparison.ks_scale, comparison.ks_scale, color=_THEORY, alpha=0.12,
+                  label="± KS noise scale")
+        r.legend(fontsize=7, frameon=False, loc="upper right")
+    r.axhline(0, color="k", lw=0.6)
+    span = float(np.max(np.abs(fn_x - f))) if x.size else 0.0
+    if comparison is not None:
+        span = max(span, comparison.ks_scale)
+    if span > 0:
+        r.set_ylim(-1.25 * span, 1.25 * span)
+    if logx:
+        r.set_xscale("log")
+    r.set_xlabel("λ")
+    r.set_ylabel("F_N − F")
+    r.grid(alpha=0.25)
+    plt.setp(ax.get_xticklabels(), visible=False)
     return ax
 
 
@@ -271,9 +315,14 @@ def plot_comparison(sample, law, comparison=None, *, params=None, path=None, log
     -------
     matplotlib Figure
     """
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.5, 4.4), gridspec_kw={"width_ratios": [1.35, 1]})
+    fig = plt.figure(figsize=(12, 4.8))
+    grid = fig.add_gridspec(2, 2, width_ratios=[1.3, 1], height_ratios=[2.6, 1], hspace=0.08,
+                            wspace=0.18)
+    ax1 = fig.add_subplot(grid[:, 0])
+    ax2 = fig.add_subplot(grid[0, 1])
+    ax3 = fig.add_subplot(grid[1, 1], sharex=ax2)
     plot_density(sample, law, ax=ax1, logx=logx, comparison=comparison)
-    plot_cdf(sample, law, ax=ax2, comparison=comparison, logx=logx)
+    plot_cdf(sample, law, ax=ax2, comparison=comparison, logx=logx, residual_ax=ax3)
     head = title if title is not None else parameter_text(params)
     if comparison is not None:
         stats = (f"KS = {comparison.ks:.3g} (noise ≈ {comparison.ks_scale:.2g}),  "
@@ -282,7 +331,7 @@ def plot_comparison(sample, law, comparison=None, *, params=None, path=None, log
         head = f"{head}\n{stats}" if head else stats
     if head:
         fig.suptitle(head, fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.06, right=0.985, bottom=0.11, top=0.86 if head and "\n" in head else 0.9)
     if path is not None:
         fig.savefig(path, dpi=dpi)
         plt.close(fig)
