@@ -6,7 +6,8 @@ nothing themselves.
 
 * :func:`plot_density` — histogram of the sample over the theoretical density, support edges as
   dotted lines, the atom at 0 as a bar of its mass (theory and sample in the legend);
-* :func:`plot_cdf` — empirical CDF against the theoretical CDF, KS distance marked;
+* :func:`plot_cdf` — empirical CDF against the theoretical CDF, KS distance marked, and
+  (``residual_ax``) the difference :math:`F_N - F` with the band of the KS noise scale;
 * :func:`plot_comparison` — both panels side by side, titled with the model's parameters, saved to
   a file when ``path`` is given (what ``nrmt verify --plot`` writes).
 
@@ -25,8 +26,8 @@ Examples
 ...         return [1.0, 1.5, 2.75, 5.625][:k]
 >>> ev = sample_linear_equivalent(1.0, 0.0, 200, 100, 200, rng=0)
 >>> fig = plot_comparison(ev, MP(), params={"model": "MP(1/2)"})
->>> len(fig.axes)
-2
+>>> len(fig.axes)                  # density; CDF; F_N - F
+3
 """
 
 import math
