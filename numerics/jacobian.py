@@ -51,7 +51,7 @@ __all__ = ["DerivativeLaw", "JacobianLaw", "WEIGHTS"]
 WEIGHTS = ("iid", "orthogonal")
 
 _EPS_PATH = 1e-3
-_Z_MAX = 12.0
+_Z_MAX = 9.0
 _PANEL_NODES = 20
 
 
@@ -514,22 +514,40 @@ class JacobianLaw(Law):
         idx = np.clip(idx, 0, len(lx) - 1)
         w, u = W[idx].copy(), U[idx].copy()
         fp = self.product
-        for eps in (_EPS_PATH, 1e-5, 1e-7, 1e-9, 1e-11, 1e-13, 0.0):
+        # first eps = _EPS_PATH, then straight to eps = 0; the points where that fails or lands
+        # on the conjugate root go down the eps ladder
+        z = 1.0 / (x * (1 + 1j * _EPS_PATH))
+        nw, nu, ok = fp._newton_float(z, w, u, maxiter=40)
+        for i in np.flatnonzero(~ok):
+            nw[i], nu[i] = self._walk(x[i], W[idx[i]], U[idx[i]], lx[idx[i]])
+        ok = np.isfinite(nw)
+        w = np.where(ok, nw, np.nan + 0j)
+        u = np.where(ok[:, None], nu, u)
+        fw, fu, fok = fp._newton_float(1.0 / x.astype(complex), w, u, maxiter=40)
+        fok &= (fw / x).imag <= 1e-14 * np.abs(fw / x)
+        fok &= np.abs(fw - w) <= 0.05 * np.abs(w)
+        if np.all(fok | ~ok):
+            return np.where(fok, fw, w), np.where(fok[:, None], fu, u)
+        good = fok.copy()
+        rest = np.flatnonzero(~fok & ok)
+        w_r, u_r = self._descend(x[rest], w[rest], u[rest])
+        w = np.where(good, fw, w)
+        u = np.where(good[:, None], fu, u)
+        w[rest], u[rest] = w_r, u_r
+        return w, u
+
+    def _descend(self, x, w, u):
+        """eps ladder 1e-3 -> 0 for points next to an edge (vectorised)."""
+        fp = self.product
+        for eps in (1e-5, 1e-7, 1e-9, 1e-11, 1e-13, 0.0):
             z = 1.0 / (x * (1 + 1j * eps))
             nw, nu, ok = fp._newton_float(z, w, u, maxiter=40)
-            if eps == _EPS_PATH and not np.all(ok):
-                # a requested point far from the traced state: walk there
-                for i in np.flatnonzero(~ok):
-                    nw[i], nu[i] = self._walk(x[i], W[idx[i]], U[idx[i]], lx[idx[i]])
-                ok = np.isfinite(nw)
             # where a smaller eps fails (next to an edge) or lands on the conjugate root (Im G
             # must stay <= 0), keep the last converged value
             zeta = x * (1 + 1j * eps)
             ok &= (nw / zeta).imag <= 1e-14 * np.abs(nw / zeta)
             w = np.where(ok, nw, w)
             u = np.where(ok[:, None], nu, u)
-            if eps == _EPS_PATH:
-                w = np.where(ok, w, np.nan + 0j)
         return w, u
 
     def _walk(self, x, w0, u0, l0):
@@ -589,7 +607,21 @@ class JacobianLaw(Law):
 
     # -------------------------------------------------------------- mp path
     def _stieltjes_mp(self, z, seed):
+        """Newton at the current precision from the float solution (or the last mp one).
+
+        For real x the equations have real coefficients, so the conjugate of a root is a root: a
+        result with Im v > 0 (the unphysical conjugate, reachable next to an edge) is conjugated.
+        Within a relative distance 10^(-2 dps) of a support edge the density is below
+        10^(-dps) (square-root edge) and G is its value at the edge (real).
+        """
         key = (complex(z))
+        real = mpmath.im(z) == 0 and mpmath.re(z) > 0
+        if real and not self.is_float:
+            x = mpmath.re(z)
+            near = mpmath.mpf(10) ** (-2 * mpmath.mp.dps)
+            for edge in self._edges_mp():
+                if edge[0] > 0 and abs(x - edge[0]) <= near * edge[0]:
+                    return (1 + edge[1]) / x
         state = self._mp_state.get(key)
         if state is None:
             w0, u0 = self._float_state(z)
@@ -597,9 +629,16 @@ class JacobianLaw(Law):
                 raise NoConvergence(f"no float start for the Jacobian law at z = {complex(z)}")
             state = (mpmath.mpc(w0), [mpmath.mpc(v) for v in u0])
         fp = self._product_mp()
-        w, u = fp.newton_mp(1 / z, state[0], state[1])
+        w, u = fp.newton_mp(1 / z, state[0], state[1], maxiter=200)
+        if real and mpmath.im(w) > 0:
+            w, u = mpmath.conj(w), [mpmath.conj(v) for v in u]
         self._mp_state[key] = (w, u)
         return w / z
+
+    def _edges_mp(self):
+        """[(x_edge, w_edge)] at the current precision (from the support computation)."""
+        self.support_mp
+        return self._cache.get(("edges", self._dps), [])
 
     # -------------------------------------------------------------- atom, moments, support
     def _atom(self):
@@ -724,7 +763,9 @@ class JacobianLaw(Law):
         wc = mpmath.findroot(D, (w0, w0 * (1 + mpmath.mpf(10) ** -6)), solver="secant",
                              tol=mpmath.eps ** 2 * 1e4, maxsteps=200)
         ucur = solve_u(wc, ucur)
-        return 1 / self._z_real_mp(fp, wc, ucur)
+        x = 1 / self._z_real_mp(fp, wc, ucur)
+        self._cache.setdefault(("edges", self._dps), []).append((x, wc))
+        return x
 
     def _lower_edge_float(self, hi):
         """(x_-, w, u) with a real state just below x_-, or None when the support reaches 0."""
@@ -800,7 +841,7 @@ class JacobianLaw(Law):
     def _cdf_table(self):
         """F at cell edges from the tail, for the float path (built once).
 
-        Cells: logarithmic from 1e-25 x_+ to x_+/4 when the support reaches 0 (20 per decade),
+        Cells: logarithmic from 1e-25 x_+ to x_+/4 when the support reaches 0 (10 per decade),
         cosine-clustered up to x_+ (and on [x_-, x_+] otherwise); 8-point Gauss–Legendre per
         cell; F(x_k) = 1 - sum of the cells above x_k.
         """
@@ -811,12 +852,12 @@ class JacobianLaw(Law):
         atom = float(self.atom_mp)
         if a == 0:
             lo = b * 1e-25
-            left = np.geomspace(lo, b / 4, 20 * 25 + 1)
-            t = np.linspace(0, 1, 241)
+            left = np.geomspace(lo, b / 4, 10 * 25 + 1)
+            t = np.linspace(0, 1, 161)
             right = b / 4 + (b - b / 4) * (1 - np.cos(np.pi * t)) / 2
             edges = np.unique(np.concatenate([left, right]))
         else:
-            t = np.linspace(0, 1, 401)
+            t = np.linspace(0, 1, 301)
             edges = a + (b - a) * (1 - np.cos(np.pi * t)) / 2
         gu, gw = np.polynomial.legendre.leggauss(8)
         mid = (edges[:-1] + edges[1:]) / 2

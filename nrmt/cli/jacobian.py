@@ -1,0 +1,156 @@
+"""``nrmt jacobian``: the limit law of the squared singular values of a deep network's Jacobian.
+
+::
+
+    nrmt jacobian EXPR --depth L --sigma-w SW [--sigma-b SB] [--q0 Q] [--weights iid|orthogonal]
+                  [--x X1,X2,... | --auto N] [--dps D] [--cdf] [--param NAME=VALUE ...] [--json]
+
+Numbers (``--sigma-w 1.4142135623730950488``, ``--sigma-w "sqrt(2)"``) are taken exactly. Without
+``--q0`` every layer sits at the fixed point q* of the length map; with it, q_1 = σw² q0 + σb².
+
+JSON keys (a contract): ``q_star``, ``chi`` (mean-field, decimal strings or null), ``x``,
+``density``, ``cdf`` (lists of decimal strings; ``cdf`` is null with ``--dps`` > 15 unless
+``--cdf`` is given), ``atom``, ``moments`` (the first four raw moments
+of JJᵀ's eigenvalue law, closed form), ``mean`` (∏ χ_l), ``support`` (list of [lo, hi]),
+``q_layers``, ``chi_layers``, ``depth``, ``weights``, ``sigma_w``, ``sigma_b``, ``q0``,
+``activation``, ``dps``.
+
+This module only parses, calls the library and formats; it computes no theory itself.
+"""
+
+import argparse
+
+from nrmt.cli._common import add_dps, decimal, emit_json, float_list, positive_int
+
+__all__ = ["register", "run", "build_result", "number_arg"]
+
+
+def number_arg(text, positive=False):
+    """argparse type: a real number kept exact (``0.1``, ``1/3``, ``sqrt(2)``), returned as sympy."""
+    from nrmt.theory.activations import parse_expression
+
+    try:
+        value = parse_expression(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r} ({exc})") from None
+    if not value.is_number or not value.is_real:
+        raise argparse.ArgumentTypeError(f"expected a real number, got {text!r}")
+    if positive and not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_number(text):
+    return number_arg(text, positive=True)
+
+
+def register(subparsers):
+    """Add the ``jacobian`` sub-command."""
+    from nrmt.cli.constants import param_arg
+
+    p = subparsers.add_parser(
+        "jacobian",
+        help="spectrum of J J^T for the input-output Jacobian of a deep network",
+        description="Limit law of the eigenvalues of J J^T, J = D_L W_L ... D_1 W_1 "
+        "(D_l = diag f'(h_l)), from the S-transform product S = prod_l S_{D_l^2} S_{W W^T} "
+        "(Pennington-Schoenholz-Ganguli 2017/2018; Pastur 2020; Pastur-Slavin 2020).",
+    )
+    p.add_argument("expr", metavar="EXPR", help='activation, e.g. "tanh(x)", "relu(x)"')
+    p.add_argument("--depth", type=positive_int, required=True, help="number of layers L")
+    p.add_argument("--sigma-w", type=_positive_number, required=True, dest="sigma_w",
+                   help="weight scale: entries of variance sigma_w^2/N")
+    p.add_argument("--sigma-b", type=number_arg, default=0, dest="sigma_b",
+                   help="bias standard deviation (default 0)")
+    p.add_argument("--q0", type=number_arg, default=None,
+                   help="input mean square |x0|^2/N (default: layers at the fixed point q*)")
+    p.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
+                   help="iid weights (default) or Haar-orthogonal weights")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--x", type=float_list, default=None, metavar="X1,X2,...",
+                       help="points where the density and CDF are printed")
+    where.add_argument("--auto", type=positive_int, default=None, metavar="N",
+                       help="an automatic grid of about N points (default 20)")
+    add_dps(p)
+    p.add_argument("--cdf", action="store_true",
+                   help="with --dps > 15, also compute the CDF to dps digits (slow: a tail integral "
+                   "per point); with dps <= 15 the CDF is always printed")
+    p.add_argument("--param", type=param_arg, action="append", default=[], metavar="NAME=VALUE",
+                   help="value of a free parameter of EXPR (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def build_model(args):
+    """The :class:`~nrmt.models.jacobian.Jacobian` model named by the arguments."""
+    from nrmt.models.jacobian import Jacobian
+    from nrmt.theory.activations import Activation
+
+    values = {name: value for name, value in getattr(args, "param", [])}
+    return Jacobian(Activation(args.expr, **values), args.depth, args.sigma_w,
+                    sigma_b=args.sigma_b, q0=args.q0, weights=args.weights)
+
+
+def _exact_decimal(value, dps):
+    """A sympy number (the exact CLI input) as a decimal string."""
+    if value is None:
+        return None
+    import sympy
+
+    return decimal(sympy.N(sympy.sympify(value), dps + 5), dps)
+
+
+def build_result(args):
+    """The JSON-ready result of ``nrmt jacobian``."""
+    dps = args.dps
+    model = build_model(args)
+    law = model.law(dps=dps)
+    mf = model.mean_field(dps)
+    if args.x is not None:
+        x = args.x
+        for v in x:
+            if v < 0:
+                raise ValueError(f"--x values must be >= 0, got {v}")
+    else:
+        x = law.grid(args.auto or 20)
+    density = law.density(x)
+    cdf = law.cdf(x) if (dps <= 15 or args.cdf) else None
+    return {
+        "activation": args.expr,
+        "depth": args.depth,
+        "weights": args.weights,
+        "sigma_w": _exact_decimal(args.sigma_w, dps),
+        "sigma_b": _exact_decimal(args.sigma_b, dps),
+        "q0": _exact_decimal(args.q0, dps),
+        "dps": dps,
+        "q_star": decimal(mf["q_star"], dps),
+        "chi": decimal(mf["chi"], dps),
+        "mean": decimal(mf["mean"], dps),
+        "q_layers": [decimal(q, dps) for q in mf["q"]],
+        "chi_layers": [decimal(c, dps) for c in mf["chi_layers"]],
+        "support": [[decimal(a, dps), decimal(b, dps)] for a, b in law.support],
+        "atom": decimal(law.atom, dps),
+        "moments": [decimal(m, dps) for m in law.moments(4)],
+        "x": [decimal(v, dps) for v in x],
+        "density": [decimal(v, dps) for v in density],
+        "cdf": None if cdf is None else [decimal(v, dps) for v in cdf],
+    }
+
+
+def run(args):
+    """Entry point of ``nrmt jacobian``; returns the exit code."""
+    r = build_result(args)
+    if args.json:
+        emit_json(r)
+        return 0
+    print(f"nrmt jacobian {r['activation']}: depth {r['depth']}, {r['weights']} weights, "
+          f"sigma_w = {r['sigma_w']}, sigma_b = {r['sigma_b']}")
+    print(f"  q* = {r['q_star']}   chi = {r['chi']}   mean = prod chi_l = {r['mean']}")
+    print(f"  support {', '.join('[' + a + ', ' + b + ']' for a, b in r['support'])}   "
+          f"atom at 0: {r['atom']}")
+    print("  moments m1..m4: " + ", ".join(r["moments"]))
+    print(f"  {'x':>24}  {'density':>24}  {'cdf':>24}")
+    for x, d, c in zip(r["x"], r["density"], r["cdf"] or ["-"] * len(r["x"])):
+        print(f"  {x:>24}  {d:>24}  {c:>24}")
+    return 0
