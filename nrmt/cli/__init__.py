@@ -20,6 +20,8 @@ COMMANDS = [
     "table",
     "density",
     "verify",
+    "jacobian",
+    "criticality",
 ]
 
 
