@@ -352,6 +352,11 @@ def _top(family, x):
     raise NotCertifiableError(f"could not separate the physical root at large Im z for x = {x}")
 
 
+def _show(x):
+    """A point for messages: decimal, not a long fraction."""
+    return x if not isinstance(x, sympy.Basic) or x.is_Integer else sympy.N(x, 20)
+
+
 def _physical_root(family, xq, prec):
     """A disk (centre, radius) that contains G(x + i0), and all the isolating disks at z = x."""
     with ctx.workprec(_CONTINUATION_PREC):
@@ -363,7 +368,7 @@ def _physical_root(family, xq, prec):
             steps += 1
             if steps > _MAX_STEPS:
                 raise NotCertifiableError(
-                    f"x = {xq} is too close to a support edge (or to a point where two roots of "
+                    f"x = {_show(xq)} is too close to a support edge (or to a point where two roots of "
                     "the quartic meet) to certify the density there")
             final = not h < y
             y_lo = arb(0) if final else y - h
@@ -386,10 +391,10 @@ def _physical_root(family, xq, prec):
         tight = isolate_roots(family.coefficients(acb(x), prec), high=True,
                               evaluate=family.evaluator(acb(x), prec))
         if tight is None:
-            raise NotCertifiableError(f"cannot isolate the roots of the quartic at x = {xq}")
+            raise NotCertifiableError(f"cannot isolate the roots of the quartic at x = {_show(xq)}")
         linked = [d for d in tight if _disks_overlap(d, disk)]
         if len(linked) != 1 or not linked[0][2]:
-            raise NotCertifiableError(f"cannot single out the physical root at x = {xq}")
+            raise NotCertifiableError(f"cannot single out the physical root at x = {_show(xq)}")
         return linked[0], tight
 
 
