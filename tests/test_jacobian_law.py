@@ -1,0 +1,129 @@
+"""The Jacobian law (free multiplicative product): closed forms, moments, precision.
+
+References: Marchenko–Pastur; Fuss–Catalan numbers (Mlotkowski 2010; Penson & Zyczkowski 2011);
+ReLU at L = 1 is 2 MP(1/2) on half the mass; moments from the S-transform by sympy's Lagrange
+inversion (nrmt.theory.equations.jacobian), independent of the series code in nrmt.numerics.free.
+"""
+
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+import sympy
+
+from nrmt.models.jacobian import Jacobian
+from nrmt.numerics.free import free_product_moments, moments_from_s_series, s_series
+from nrmt.numerics.jacobian import DerivativeLaw, JacobianLaw
+from nrmt.theory.equations.jacobian import fuss_catalan, moments_exact, variance_exact
+
+
+def test_series_roundtrip_and_fuss_catalan():
+    cat = [Fraction(c) for c in (1, 2, 5, 14, 42)]
+    assert moments_from_s_series(s_series(cat)) == cat
+    for L in (1, 2, 3, 5):
+        got = free_product_moments([(cat, L)], k=5)
+        assert got == [fuss_catalan(L, n) for n in range(1, 6)]
+
+
+@pytest.mark.parametrize("L", [1, 2, 3])
+def test_linear_network_is_fuss_catalan(L):
+    law = Jacobian("x", L, 1).law()
+    assert np.allclose(law.moments(4), [float(fuss_catalan(L, n)) for n in range(1, 5)], rtol=1e-13)
+    # moments of the numerical density (quadrature of -Im G/pi) equal the closed form
+    a, b = law.support_mp[0]
+    num = [float(law._integrate(a, b, weight=lambda x, j=j: x ** j)) for j in (1, 2, 3)]
+    assert np.allclose(num, [float(fuss_catalan(L, n)) for n in (1, 2, 3)], rtol=1e-9)
+    assert abs(float(b) - (L + 1) ** (L + 1) / L ** L) < 1e-9 * float(b)
+
+
+@pytest.mark.parametrize("dps", [15, 40])
+def test_depth_one_linear_is_marchenko_pastur(dps):
+    law = Jacobian("x", 1, 1).law(dps=dps)
+    xs = ["0.25", "1", "3.5"]
+    got = law.density(xs)
+    with mpmath.workdps(dps + 10):
+        for x, g in zip(xs, got):
+            x = mpmath.mpf(x)
+            exact = mpmath.sqrt((4 - x) * x) / (2 * mpmath.pi * x)
+            assert abs(mpmath.mpf(g) - exact) <= mpmath.mpf(10) ** (-dps + 1) * exact
+
+
+def test_relu_depth_one_closed_form_30_digits():
+    # J J^T = D W W^T D keeps N/2 rows: nonzero eigenvalues are 2 MP(1/2) with mass 1/2
+    law = Jacobian("relu", 1, sympy.sqrt(2)).law(dps=30)
+    assert law.atom == mpmath.mpf(1) / 2
+    with mpmath.workdps(40):
+        a, b = 2 * (1 - 1 / mpmath.sqrt(2)) ** 2, 2 * (1 + 1 / mpmath.sqrt(2)) ** 2
+        lo, hi = law.support[0]
+        assert abs(lo - a) < mpmath.mpf(10) ** -29 and abs(hi - b) < mpmath.mpf(10) ** -29
+        for x in ("0.5", "1", "4"):
+            x = mpmath.mpf(x)
+            exact = mpmath.sqrt((b - x) * (x - a)) / (4 * mpmath.pi * x)
+            assert abs(law.density(x) - exact) < mpmath.mpf(10) ** -29 * exact
+
+
+@pytest.mark.parametrize("weights", ["iid", "orthogonal"])
+def test_relu_moments_closed_form(weights):
+    L = 3
+    law = Jacobian("relu", L, sympy.sqrt(2), weights=weights).law()
+    mu = [sympy.Rational(1, 2)] * 4                       # E lambda^j = 1/2 for lambda in {0, 1}
+    exact = moments_exact(4, L, weights, 2, [mu])
+    assert np.allclose(law.moments(4), [float(e) for e in exact], rtol=1e-13)
+    # variance growth: Var = L mu2/mu1^2 (iid) or L (mu2/mu1^2 - 1) (orthogonal) at chi = 1
+    var = float(variance_exact(L, weights, 2, [mu[:2]]))
+    assert var == (2 * L if weights == "iid" else L)
+    assert abs(law.moments(2)[1] - law.moments(2)[0] ** 2 - var) < 1e-12
+
+
+def test_tanh_moments_numeric_density_and_product_of_chis():
+    # off the fixed point (q0 given): mean = prod chi_l
+    model = Jacobian("tanh", 2, "1.5", "0.2", q0="2")
+    law = model.law()
+    mf = model.mean_field(15)
+    assert abs(law.moments(1)[0] - float(mpmath.fprod(mf["chi_layers"]))) < 1e-12
+    assert len(set(float(q) for q in mf["q"])) == 2
+    a, b = law.support_mp[0]
+    num = [float(law._integrate(a, b, weight=lambda x, j=j: x ** j)) for j in (1, 2)]
+    assert np.allclose(num, law.moments(2), rtol=1e-9)
+
+
+def test_hard_tanh_atom_and_precision_agreement():
+    model = Jacobian("hard_tanh(x)", 2, "1.0893", "0.2442")
+    q = model.mean_field(30)["q_star"]
+    with mpmath.workdps(40):
+        atom = 1 - mpmath.erf(1 / mpmath.sqrt(2 * q))      # P(|sqrt(q) Z| > 1)
+    law15, law30 = model.law(15), model.law(30)
+    assert abs(law30.atom - atom) < mpmath.mpf(10) ** -28
+    d15 = law15.density([0.3, 1.0, 2.0])
+    d30 = law30.density(["0.3", "1", "2"])
+    assert np.allclose(d15, [float(v) for v in d30], rtol=1e-12)
+
+
+def test_orthogonal_differs_from_iid_and_cdf_from_tail():
+    iid = Jacobian("tanh", 4, "1.29922", "0.19504").law()
+    orth = Jacobian("tanh", 4, "1.29922", "0.19504", weights="orthogonal").law()
+    assert abs(iid.moments(2)[1] - orth.moments(2)[1]) > 1.0
+    # CDF is 1 at the upper edge and increasing; continuous mass 1 - atom is recovered
+    x = np.array([1e-6, 1e-3, 0.1, 1.0, 5.0])
+    c = iid.cdf(x)
+    assert np.all(np.diff(c) > 0) and abs(iid.cdf(iid.support[0][1]) - 1) < 1e-12
+
+
+def test_mp_matches_float_for_smooth_activation():
+    law = JacobianLaw([DerivativeLaw("tanh", mpmath.mpf("0.5"))] * 2, sympy.Rational(13, 10), dps=30)
+    x = ["0.7", "2.5"]
+    d30 = law.density(x)
+    d15 = law.with_dps(15).density([0.7, 2.5])
+    assert np.allclose(d15, [float(v) for v in d30], rtol=1e-11)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError):
+        Jacobian("tanh", 0, 1)
+    with pytest.raises(ValueError):
+        Jacobian("tanh", 2, -1)
+    with pytest.raises(ValueError):
+        Jacobian("tanh", 2, 1, weights="gaussian")
+    with pytest.raises(ValueError):
+        DerivativeLaw("sign(x)", 1)
