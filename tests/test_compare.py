@@ -111,6 +111,22 @@ class AtomUniform:
         return [(1 - self.w) * (2 ** (j + 1) - 1) / (j + 1) for j in range(1, k + 1)]
 
 
+class TwoBands:
+    """Density 1/2 on [1, 2] and on [3, 4] (a gap: F is flat in between)."""
+    support, atom = [(3.0, 4.0), (1.0, 2.0)], 0.0          # unsorted on purpose
+
+    def density(self, x):
+        x = np.asarray(x, float)
+        return np.where(((x > 1) & (x < 2)) | ((x > 3) & (x < 4)), 0.5, 0.0)
+
+    def cdf(self, x):
+        x = np.asarray(x, float)
+        return 0.5 * np.clip(x - 1, 0, 1) + 0.5 * np.clip(x - 3, 0, 1)
+
+    def moments(self, k):
+        return [0.5 * ((2 ** (j + 1) - 1) + (4 ** (j + 1) - 3 ** (j + 1))) / (j + 1) for j in range(1, k + 1)]
+
+
 class Uniform01:
     support, atom = [(0.0, 1.0)], 0.0
 
@@ -143,13 +159,14 @@ TABLE_CASES = [
     ("power-1/3", Power(1 / 3), 1e-7),                     # x^(-2/3) at 0 (Fuss-Catalan-like)
     ("power-1/2", Power(1 / 2), 1e-7),
     ("atom-uniform", AtomUniform(), 1e-9),
+    ("two-bands", TwoBands(), 1e-9),
 ]
 
 
 @pytest.mark.parametrize("name,law,tol", TABLE_CASES, ids=[c[0] for c in TABLE_CASES])
 def test_cdf_table_matches_closed_form(name, law, tol):
     table = CdfTable(law)
-    lo, hi = law.support[0]
+    lo, hi = min(a for a, _ in law.support), max(b for _, b in law.support)
     x = np.concatenate([np.linspace(lo - 0.5, hi + 0.5, 20001),
                         lo + (hi - lo) * np.geomspace(1e-13, 1e-2, 400),
                         hi - (hi - lo) * np.geomspace(1e-13, 1e-2, 400), [0.0, -1e-300]])
@@ -191,6 +208,34 @@ def test_ks_with_an_atom_at_zero_is_the_true_supremum():
     # the sample's zeros exactly at the law's atom mass: no spurious jump of size 'atom' at 0
     exact = np.concatenate([np.zeros(60), 1 + (np.arange(140) + 0.5) / 140])
     assert compare(exact, law, moments=0).ks < 0.01
+
+
+def test_ks_and_w1_across_a_gap_in_the_support():
+    rng = np.random.default_rng(9)
+    u = rng.random(300)
+    sample = np.where(u < 0.5, 1 + 2 * u, 3 + 2 * (u - 0.5))      # iid from TwoBands
+    law = TwoBands()
+    c = compare(sample, law, moments=2)
+    assert c.ks == pytest.approx(stats.kstest(sample, law.cdf).statistic, abs=1e-9)
+    # W1 by brute force on a fine grid
+    x = np.linspace(0.5, 4.5, 400001)
+    fn = np.searchsorted(np.sort(sample), x, side="right") / sample.size
+    ref = np.trapezoid(np.abs(fn - law.cdf(x)), x) if hasattr(np, "trapezoid") else np.trapz(np.abs(fn - law.cdf(x)), x)
+    assert c.w1 == pytest.approx(ref, abs=2e-5)
+    assert c.moments_theory == pytest.approx([2.5, 0.5 * (7 / 3 + 37 / 3)])
+
+
+def test_a_sample_carrying_its_floor():
+    class Sample(np.ndarray):
+        pass
+
+    law = Power(1 / 3)
+    raw = np.random.default_rng(4).random(200) ** 3
+    s = raw.view(Sample)
+    s.floor = 1e-3
+    c = compare(s, law, moments=0)
+    assert c.floor == 1e-3
+    assert c.ks == pytest.approx(compare(raw, law, moments=0, floor=1e-3).ks)
 
 
 def test_floor_lumps_unresolved_values():
