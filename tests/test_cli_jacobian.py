@@ -1,0 +1,47 @@
+"""``nrmt jacobian`` and ``nrmt criticality``: JSON contracts and values from closed forms."""
+
+import json
+
+import mpmath
+import pytest
+
+from nrmt.cli import main
+from nrmt.theory.equations.jacobian import fuss_catalan
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_jacobian_json_relu(capsys):
+    r = _json(capsys, ["jacobian", "relu", "--depth", "2", "--sigma-w", "sqrt(2)", "--x",
+                       "0.5,1,2", "--json"])
+    for key in ("q_star", "chi", "x", "density", "atom", "moments", "cdf", "support", "mean"):
+        assert key in r
+    assert r["atom"] == "0.5"
+    # ReLU, sigma_w^2 = 2, L = 2: m1..m4 = 1, 5, 33, 249 (S-transform series, exact)
+    assert [float(m) for m in r["moments"]] == [1.0, 5.0, 33.0, 249.0]
+    assert float(r["chi"]) == 1.0 and len(r["density"]) == 3
+
+
+def test_jacobian_linear_fuss_catalan_at_40_digits(capsys):
+    r = _json(capsys, ["jacobian", "x", "--depth", "3", "--sigma-w", "1", "--x", "1",
+                       "--dps", "40", "--json"])
+    assert [mpmath.mpf(m) for m in r["moments"]] == [fuss_catalan(3, n) for n in range(1, 5)]
+    assert r["cdf"] is None and len(r["density"][0].replace(".", "").lstrip("0")) >= 39
+
+
+def test_criticality_json(capsys):
+    r = _json(capsys, ["criticality", "relu", "--q-star", "0.7", "--json"])
+    assert r["sigma_w"].startswith("1.41421356237") and r["sigma_b"] == "0" and float(r["chi"]) == 1
+    assert r["exact"]["sigma_w2"] == "2"
+    r = _json(capsys, ["criticality", "tanh(x)", "--q-star", "0.5", "--dps", "25", "--json"])
+    assert abs(float(r["sigma_w2"]) - 1.6880) < 1e-4 and abs(float(r["sigma_b2"]) - 0.0380) < 1e-4
+
+
+def test_errors_exit_code_2(capsys):
+    assert main(["criticality", "x + 1", "--q-star", "0.5"]) == 2
+    assert "no critical point" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["jacobian", "tanh", "--depth", "0", "--sigma-w", "1"])
