@@ -119,6 +119,14 @@ def test_plot_is_written(tmp_path, capsys):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 
 
+def test_free_parameters_take_values(capsys):
+    a, _ = _run_json(capsys, "leaky_relu(x, a)", "--param", "a=0.1", "--phi", "0.5", "--psi", "1",
+                     "--n0", "120", "--seed", "1", "--moments", "1")
+    b, _ = _run_json(capsys, "leaky_relu(x, 1/10)", "--phi", "0.5", "--psi", "1",
+                     "--n0", "120", "--seed", "1", "--moments", "1")
+    assert a["moments_theory"] == b["moments_theory"] and a["ks"] == b["ks"]
+
+
 def test_text_output(capsys):
     assert main(["verify", *BASE]) == 0
     out = capsys.readouterr().out
@@ -140,6 +148,7 @@ def _exit_code(argv):
     (["tanh(x)", "--phi", "1", "--psi", "1", "--n0", "10", "--sigma", "1", "--sigma-w", "1",
       "--sigma-x", "1"], "not all three"),
     (["__import__('os')", "--phi", "1", "--psi", "1", "--n0", "10"], "nrmt verify: error"),
+    (["leaky_relu(x, a)", "--phi", "1", "--psi", "1", "--n0", "10"], "give their values with --param a="),
 ])
 def test_bad_input_exits_2(argv, message, capsys):
     assert _exit_code(["verify", *argv]) == 2

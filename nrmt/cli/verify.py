@@ -113,7 +113,12 @@ def _activation(args):
     from nrmt.theory.activations import Activation
 
     values = {name: value for name, value in getattr(args, "param", [])}
-    return Activation(args.expr, **values)
+    act = Activation(args.expr, **values)
+    free = sorted(str(p) for p in (act.parameters or ()))
+    if free:
+        raise ValueError(f"{args.expr!r} has free parameters {', '.join(free)}: give their values "
+                         f"with --param {free[0]}=VALUE")
+    return act
 
 
 def _scales(args):
