@@ -38,13 +38,14 @@ References
 ----------
 J. Pennington, P. Worah, "Nonlinear random matrix theory for deep learning", NeurIPS 2017, Sec. 2.
 L. Benigni, S. Péché, "Eigenvalue distribution of some nonlinear models of random matrices",
-Electron. J. Probab. 26 (2021), paper no. 150.
+Electron. J. Probab. 26 (2021).
 Z. Fan, Z. Wang, "Spectra of the conjugate kernel and neural tangent kernel for linear-width
 neural networks", NeurIPS 2020.
 L. Piccolo, D. Schröder, "Analysis of one-hidden-layer neural networks via the resolvent method",
 NeurIPS 2021.
-S. Péché, "A note on the Pennington–Worah distribution", Electron. Commun. Probab. 24 (2019),
-paper no. 66 — the linear equivalent sampled by :func:`sample_linear_equivalent`.
+S. Péché, "A note on the Pennington–Worah distribution", Electron. Commun. Probab. (2019) —
+the linear equivalent sampled by :func:`sample_linear_equivalent` (volume and theorem numbers not
+checked against the paper).
 
 Examples
 --------
@@ -448,7 +449,7 @@ def sample_linear_equivalent(theta1, theta2, n0, n1, m, *, entries="gaussian", t
 
     with :math:`W_0` (n1×n0), :math:`X_0` (n0×m) and :math:`Z` (n1×m) independent with iid
     entries of mean 0 and variance 1 (law ``entries``). Its limiting spectral law is the
-    Pennington–Worah law with constants θ1, θ2 (Péché 2019, Theorem 1.1 — the
+    Pennington–Worah law with constants θ1, θ2 (Péché 2019, main result — the
     information-plus-noise form; see ``/work/shared/theory/one-layer.md`` §d). It needs no
     activation and no Gaussian means, so it is the cheap reference sampler for tests of the law.
 
