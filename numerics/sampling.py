@@ -450,7 +450,7 @@ def sample_linear_equivalent(theta1, theta2, n0, n1, m, *, entries="gaussian", t
     with :math:`W_0` (n1×n0), :math:`X_0` (n0×m) and :math:`Z` (n1×m) independent with iid
     entries of mean 0 and variance 1 (law ``entries``). Its limiting spectral law is the
     Pennington–Worah law with constants θ1, θ2 (Péché 2019, main result — the
-    information-plus-noise form; see ``/work/shared/theory/one-layer.md`` §d). It needs no
+    information-plus-noise form; ``docs/theory.md``, section 4). It needs no
     activation and no Gaussian means, so it is the cheap reference sampler for tests of the law.
 
     Parameters

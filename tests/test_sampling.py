@@ -6,7 +6,7 @@ References used here, all independent of nrmt.numerics.sampling:
   depth (Pennington–Worah 2017, Sec. 4; Benigni–Péché 2021 for several layers), with the closed-form
   CDF of tests/test_compare.py;
 * the one-layer moments m1..m4 in closed form (series of the Pennington–Worah quartic at infinity,
-  /work/shared/theory/one-layer.md §f) with θ1, θ2 from scipy.integrate.quad;
+  docs/theory.md, "Moments") with θ1, θ2 from scipy.integrate.quad;
 * linear f: bias has no effect after centring by μ(b) = b (exact equality of spectra);
 * the layer variance recursion from scipy.integrate.quad.
 """
