@@ -398,7 +398,8 @@ class Law:
             return [mpmath.mpf(0)] * len(xs)
         a, b = self.support_mp[k]
         inner = [x for x in xs if a < x < b]
-        gs = iter(self._mp_many([mpmath.mpc(x) for x in inner]))
+        # quadrature nodes: 4 digits beyond dps, so the rule can converge to dps + 2 digits
+        gs = iter(self._mp_many([mpmath.mpc(x) for x in inner], self._dps + 4))
         out = []
         for x in xs:
             if a < x < b:
@@ -639,7 +640,7 @@ class Law:
         for j in range(1, k + 1):
             s = mpmath.mpf(0)
             for a, b in self.support_mp:
-                s += self._integrate(a, b, weight=lambda t, j=j: t**j, exact_mp=True)
+                s += self._integrate(a, b, weight=lambda t, j=j: t**j)
             out.append(s)
         return out
 
@@ -796,7 +797,7 @@ def _tanh_sinh_mp(law, a, b, weight):
         mid = (a + b) / 2  # an interval below the resolution: midpoint rule is exact to dps digits
         f = law._density_points_mp([mid], a, b)[0] * (weight(mid) if weight is not None else 1)
         return f * (b - a), True
-    prec_eps = mpmath.mpf(10) ** (-(dps + 3))
+    prec_eps = mpmath.mpf(10) ** (-(dps + 2))
     cache = {}
 
     def f_at(ts):
