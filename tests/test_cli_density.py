@@ -1,0 +1,103 @@
+"""``nrmt density``: JSON contract, values against closed forms, CSV, plot, one-line errors."""
+
+import json
+import os
+
+import mpmath
+import pytest
+
+from nrmt.cli import main
+
+KEYS = {"activation", "phi", "psi", "sigma", "dps", "theta1", "theta2", "x", "density", "support",
+        "atom", "moments"}
+
+
+def run_json(capsys, *argv):
+    rc = main(["density", *argv, "--json"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    return json.loads(out)
+
+
+def test_json_contract_fuss_catalan_30_digits(capsys):
+    res = run_json(capsys, "--theta1", "1", "--theta2", "1", "--phi", "1", "--psi", "1",
+                   "--x", "0.5,3", "--dps", "30")
+    assert KEYS <= set(res)
+    assert res["dps"] == 30
+    assert res["support"] == [["0", "6.75"]]
+    assert res["atom"] == "0"
+    assert [mpmath.mpf(m) for m in res["moments"]] == [1, 3, 12, 55]
+    # Penson-Zyczkowski closed form of the Fuss-Catalan (s = 2) density
+    with mpmath.workdps(40):
+        for xs, ds in zip(res["x"], res["density"]):
+            x = mpmath.mpf(xs)
+            r = mpmath.sqrt(81 - 12 * x)
+            A = 27 + 3 * r
+            ref = mpmath.cbrt(2) * mpmath.sqrt(3) / (12 * mpmath.pi) * (
+                mpmath.cbrt(2) * A ** (mpmath.mpf(2) / 3) - 6 * mpmath.cbrt(x)) / (x ** (mpmath.mpf(2) / 3) * mpmath.cbrt(A))
+            assert len(ds.replace("-", "").replace(".", "").lstrip("0")) <= 31
+            assert abs(mpmath.mpf(ds) - ref) <= mpmath.mpf(10) ** -29 * ref
+
+
+def test_marchenko_pastur_via_expr(capsys):
+    """He3 = x^3 - 3x has theta2 = 0: Marchenko-Pastur with ratio phi/psi and scale theta1 = 6."""
+    res = run_json(capsys, "x**3 - 3*x", "--phi", "2", "--psi", "0.5", "--grid", "10:50:3", "--dps", "20")
+    assert res["activation"] is not None
+    assert mpmath.mpf(res["theta2"]) == 0 and mpmath.mpf(res["theta1"]) == 6
+    c, s = 4, 6
+    with mpmath.workdps(30):
+        a, b = s * (1 - mpmath.sqrt(c)) ** 2, s * (1 + mpmath.sqrt(c)) ** 2
+        assert abs(mpmath.mpf(res["support"][0][0]) - a) < mpmath.mpf(10) ** -18
+        assert abs(mpmath.mpf(res["support"][0][1]) - b) < mpmath.mpf(10) ** -18
+        assert abs(mpmath.mpf(res["atom"]) - mpmath.mpf(3) / 4) < mpmath.mpf(10) ** -19
+        for xs, ds in zip(res["x"], res["density"]):
+            x = mpmath.mpf(xs)
+            ref = mpmath.sqrt((b - x) * (x - a)) / (2 * mpmath.pi * c * s * x)
+            assert abs(mpmath.mpf(ds) - ref) <= mpmath.mpf(10) ** -19 * ref
+
+
+def test_sigma_w_sigma_x_equal_sigma(capsys):
+    a = run_json(capsys, "tanh(x)", "--phi", "1", "--psi", "0.5", "--sigma", "1.2", "--x", "1")
+    b = run_json(capsys, "tanh(x)", "--phi", "1", "--psi", "0.5", "--sigma-w", "1.5", "--sigma-x", "0.8", "--x", "1")
+    assert a["theta1"] == b["theta1"] and a["density"] == b["density"]
+    assert b["sigma_w"] == 1.5 and b["sigma_x"] == 0.8
+    # the notes' table: m1..m4 = 0.4609, 0.9876, 2.8234, 9.2486
+    assert [round(float(m), 4) for m in a["moments"]] == [0.4609, 0.9876, 2.8234, 9.2486]
+
+
+def test_csv_auto_and_text(capsys):
+    assert main(["density", "--theta1", "1", "--theta2", "0.5", "--phi", "1", "--psi", "2", "--auto", "20",
+                 "--csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "x,density" and len(lines) >= 20
+    xs = [float(line.split(",")[0]) for line in lines[1:]]
+    assert xs == sorted(xs)
+    assert main(["density", "relu(x)", "--phi", "1", "--psi", "1", "--x", "0.5"]) == 0
+    text = capsys.readouterr().out
+    assert "support" in text and "atom" in text
+
+
+def test_plot(tmp_path, capsys):
+    path = tmp_path / "rho.png"
+    assert main(["density", "tanh(x)", "--phi", "2", "--psi", "1", "--auto", "30", "--plot", str(path)]) == 0
+    assert path.stat().st_size > 1000
+
+
+@pytest.mark.parametrize("argv", [
+    ["tanh(x)", "--phi", "0", "--psi", "1"],
+    ["tanh(x)", "--phi", "1", "--psi", "-1"],
+    ["tanh(x)", "--phi", "nan", "--psi", "1"],
+    ["tanh(x)", "--phi", "1", "--psi", "1", "--dps", "0"],
+    ["tanh(x)", "--phi", "1", "--psi", "1", "--grid", "0:1:0"],
+    ["tanh(x)", "--phi", "1", "--psi", "1", "--x", ","],
+    ["--phi", "1", "--psi", "1"],
+    ["--theta1", "0.3", "--theta2", "0.5", "--phi", "1", "--psi", "1"],
+    ["tanh(x)", "--phi", "1", "--psi", "1", "--sigma", "2", "--sigma-w", "3"],
+])
+def test_bad_parameters_one_line_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        rc = main(["density", *argv])
+        raise SystemExit(rc)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error" in err
