@@ -86,6 +86,8 @@ def _grid(law, sample, logx):
 
 def _nonzero(sample, atom, floor=None):
     s = np.asarray(sample, dtype=float).ravel()
+    if s.size == 0:  # no sample: the law alone (nrmt density --plot)
+        return s, 0.0
     if atom > 0 or floor:
         tol = floor if floor else 8 * s.size * np.finfo(float).eps * max(np.max(np.abs(s)), 1e-300)
         return s[s > tol], float(np.mean(s <= tol))
