@@ -36,9 +36,10 @@ def test_json_contract_relu(capsys):
     assert data["mean"] == mpmath.nstr(1 / mpmath.sqrt(2 * mpmath.pi), 15)
     assert data["theta1"] == mpmath.nstr(mpmath.mpf(1) / 2 - 1 / (2 * mpmath.pi), 15)
     assert len(data["hermite"]) == 5 and data["hermite"][1] == "0.5"
-    # c_4 = E[relu(Z) He_4(Z)] = -φ(0) (He_2(0) = -1); the expansion coefficient is c_4/4!
-    assert data["hermite"][4] == mpmath.nstr(-1 / mpmath.sqrt(2 * mpmath.pi), 15)
-    assert data["hermite_expansion"][4] == mpmath.nstr(-1 / mpmath.sqrt(2 * mpmath.pi) / 24, 15)
+    # E[relu(Z) He_4(Z)] = -φ(0) (He_2(0) = -1); the expansion coefficient c_4 is that over 4!
+    assert data["hermite_projection"][4] == mpmath.nstr(-1 / mpmath.sqrt(2 * mpmath.pi), 15)
+    assert data["hermite"][4] == mpmath.nstr(-1 / mpmath.sqrt(2 * mpmath.pi) / 24, 15)
+    assert sympy.sympify(data["exact"]["hermite"][4]) == -1 / sympy.sqrt(2 * sympy.pi) / 24
     assert "theta1" in data["hermite_convention"]
     # the exact strings are sympy expressions that evaluate to the printed numbers
     assert sympy.sympify(data["exact"]["theta2"]) == sympy.Rational(1, 4)

@@ -14,8 +14,9 @@ JSON keys (a contract): ``activation``, ``expression``, ``parameters``, ``sigma`
 ``theta1``, ``theta2``, ``second_moment``, ``stein``, ``derivative_second_moment`` (decimal strings
 with ``dps`` significant digits, or ``null``), ``exact`` (object: ``mean``, ``theta1``, ``theta2``,
 ``second_moment``, ``stein``, ``derivative_second_moment`` as sympy strings or ``null``, and
-``hermite`` as a list), ``hermite`` (list of decimal strings: c_k = E[f(σZ) He_k(Z)]),
-``hermite_expansion`` (c_k/k!, the coefficients of f(σz) = Σ_k a_k He_k(z)), ``hermite_convention``
+``hermite`` as a list), ``hermite`` (list of decimal strings: the probabilists' Hermite
+coefficients c_k of f(σz) = Σ_k c_k He_k(z), so θ1 = Σ_{k≥1} k! c_k² and θ2 = c_1²),
+``hermite_projection`` (E[f(σZ) He_k(Z)] = k! c_k), ``hermite_convention``
 (this definition in words), ``method`` (which path produced each number, or why it is missing),
 ``error`` (absolute error estimates).
 
@@ -30,9 +31,9 @@ from nrmt.cli._common import add_dps, decimal, emit_json
 __all__ = ["register", "run", "build_result", "sigma_arg", "param_arg", "HERMITE_CONVENTION"]
 
 #: How the two Hermite lists of the JSON output are defined.
-HERMITE_CONVENTION = ("hermite[k] = c_k = E[f(sigma Z) He_k(Z)] (probabilists' He_k); "
-                      "hermite_expansion[k] = c_k/k!, so f(sigma z) = sum_k hermite_expansion[k] He_k(z); "
-                      "theta1 = sum_{k>=1} c_k^2/k! = sum_{k>=1} k! hermite_expansion[k]^2, theta2 = c_1^2")
+HERMITE_CONVENTION = ("hermite[k] = c_k, the probabilists' Hermite coefficients: f(sigma z) = sum_k c_k He_k(z), "
+                      "so theta1 = sum_{k>=1} k! c_k^2 and theta2 = c_1^2; "
+                      "hermite_projection[k] = E[f(sigma Z) He_k(Z)] = k! c_k")
 
 _KEYS = ("mean", "theta1", "theta2", "second_moment", "stein", "derivative_second_moment")
 _LABELS = {
@@ -122,6 +123,8 @@ def register(subparsers):
 
 def build_result(expr, sigma=None, dps=15, hermite=0, params=(), exact=True, certified=False):
     """The result as a dict (the JSON object printed by ``nrmt constants --json``)."""
+    import sympy
+
     from nrmt.theory.activations import Activation
     from nrmt.theory.constants import constants
 
@@ -142,9 +145,13 @@ def build_result(expr, sigma=None, dps=15, hermite=0, params=(), exact=True, cer
     for key in _KEYS:
         out[key] = decimal(getattr(c, key), dps)
     out["exact"] = {key: _sympy_str(c.exact.get(key)) for key in _KEYS}
-    out["exact"]["hermite"] = [_sympy_str(v) for v in c.exact.get("hermite", [])]
-    out["hermite"] = [] if symbolic else [decimal(v, dps) for v in c.hermite]
-    out["hermite_expansion"] = [] if symbolic else [decimal(v, dps) for v in c.hermite_expansion]
+    exact_projection = c.exact.get("hermite", [])
+    out["exact"]["hermite"] = [
+        _sympy_str(None if v is None else v / sympy.factorial(k)) for k, v in enumerate(exact_projection)
+    ]
+    out["exact"]["hermite_projection"] = [_sympy_str(v) for v in exact_projection]
+    out["hermite"] = [] if symbolic else [decimal(v, dps) for v in c.hermite_expansion]
+    out["hermite_projection"] = [] if symbolic else [decimal(v, dps) for v in c.hermite]
     out["hermite_convention"] = HERMITE_CONVENTION
     out["method"] = dict(c.method)
     out["error"] = {k: decimal(v, 3) if v is not None else None for k, v in c.error.items()}
@@ -202,7 +209,7 @@ def format_table(result):
         lines.append(f"{_LABELS[key]:<{width}}  {value:<{max(result['dps'] + 8, 12)}}  {method:<10}  {exact}")
     if result["exact"]["hermite"] or result["hermite"]:
         lines.append("")
-        lines.append("Hermite coefficients c_k = E[f(sZ) He_k(Z)]  (f(sz) = sum_k c_k He_k(z)/k!)")
+        lines.append("Hermite coefficients c_k of f(sz) = sum_k c_k He_k(z)  (theta1 = sum_k>=1 k! c_k^2)")
         count = max(len(result["hermite"]), len(result["exact"]["hermite"]))
         for k in range(count):
             value = result["hermite"][k] if k < len(result["hermite"]) else "-"
