@@ -1,10 +1,10 @@
 # %% [markdown]
 # # The S-transform of a deep Jacobian and the moments of J Jᵀ
 #
-# Pennington, Schoenholz & Ganguli (2017, arXiv:1711.04735, Sec. 3; 2018, arXiv:1802.09979):
+# Pennington, Schoenholz & Ganguli (2017, arXiv:1711.04735; 2018, arXiv:1802.09979):
 # for J = D_L W_L ⋯ D_1 W_1 the eigenvalue law of J Jᵀ is the free multiplicative convolution of the
 # laws of D_l² and W_l W_lᵀ, so S_{JJᵀ} = ∏_l S_{D_l²} S_{W_l W_lᵀ} (Voiculescu; Nica–Speicher
-# 2006, Thm. 18.17). Pastur (2020) and Pastur–Slavin (2020) prove it for Gaussian and iid weights.
+# 2006, Lecture 18). Pastur (2020) and Pastur–Slavin (2020) prove it for Gaussian and iid weights.
 # This script derives, with sympy, what nrmt uses and asserts every identity.
 
 # %%
@@ -66,7 +66,7 @@ print("Fuss-Catalan, L = 3:", [fuss_catalan(3, k) for k in range(1, 6)])
 # %% [markdown]
 # ## 4. Mean and variance of J Jᵀ
 # m1 = ∏ χ_l with χ_l = σw² E λ_l; m2/m1² − 1 = Σ_l (μ_{l,2}/μ_{l,1}² − 1 + κ), κ = 1 (iid), 0
-# (orthogonal): linear growth in L at criticality (PSG 2018, Sec. 3).
+# (orthogonal): linear growth in L at criticality (PSG 2018).
 
 # %%
 L = 3

@@ -11,8 +11,8 @@ moment-generating function and its compositional inverse
 and the Stieltjes transform :math:`G_\mu(x) = \int d\mu(t)/(x - t) = (1 + \psi_\mu(1/x))/x`.
 Voiculescu's theorem: for free :math:`a, b \ge 0`, :math:`S_{\mu_a \boxtimes \mu_b} = S_{\mu_a}
 S_{\mu_b}` (Voiculescu 1987; Nica & Speicher, *Lectures on the Combinatorics of Free
-Probability*, 2006, Lecture 18, Thm. 18.17 / Def. 18.15; Mingo & Speicher, *Free Probability and
-Random Matrices*, 2017, Sec. 8.3).
+Probability*, 2006, Lecture 18 (the S-transform; theorem numbers not confirmed here); Mingo & Speicher, *Free Probability and
+Random Matrices*, 2017).
 
 Two kinds of tools live here:
 
@@ -123,7 +123,7 @@ def s_series(moments, order=None):
     Notes
     -----
     :math:`\chi = \psi^{-1}` by :func:`series_inverse`, then :math:`S(w) = \chi(w)(1+w)/w`,
-    i.e. :math:`s_j = b_{j+1} + b_j` (Nica & Speicher 2006, Def. 18.15). First terms:
+    i.e. :math:`s_j = b_{j+1} + b_j` (Nica & Speicher 2006, Lecture 18). First terms:
     :math:`s_0 = 1/m_1`, :math:`s_1 = (m_1^2 - m_2)/m_1^3`.
 
     Examples
@@ -183,7 +183,7 @@ def free_product_moments(factors, k=4):
     -------
     list
         :math:`m_1..m_k` of :math:`\boxtimes_j \mu_j^{\boxtimes m_j}`, from
-        :math:`S = \prod_j S_{\mu_j}^{m_j}` (Voiculescu; Nica & Speicher 2006, Thm. 18.17).
+        :math:`S = \prod_j S_{\mu_j}^{m_j}` (Voiculescu; Nica & Speicher 2006, Lecture 18).
 
     Examples
     --------
@@ -367,7 +367,7 @@ class FreeProduct:
     -----
     The unknowns are :math:`v = 1 + w`, :math:`w = \psi_\mu(z)`, and one
     :math:`u_j = \chi_{\mu_j}(w)` per law factor. The equations solved are (Nica & Speicher 2006,
-    Thm. 18.17 and Def. 18.15)
+    Lecture 18)
 
     .. math::
 

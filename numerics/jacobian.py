@@ -8,7 +8,7 @@ linear f, a quadrature rule for smooth f); :class:`JacobianLaw` is the free mult
     \mu_{JJ^\top} = \mathop{\boxtimes}_{l=1}^{L} \big(\nu_{l} \boxtimes \mu_{W_lW_l^\top}\big),
     \qquad S_{JJ^\top}(w) = \prod_l S_{\nu_l}(w)\, S_{W_lW_l^\top}(w),
 
-(Pennington, Schoenholz & Ganguli 2017, arXiv:1711.04735, Sec. 3; 2018, arXiv:1802.09979, Sec. 2;
+(Pennington, Schoenholz & Ganguli 2017, arXiv:1711.04735; 2018, arXiv:1802.09979;
 Pastur 2020, arXiv:2001.06188, and Pastur & Slavin, arXiv:2011.11439, for the proofs and the
 universality in the weight law) on the shared :class:`~nrmt.numerics.law.Law` machinery, with the
 solver of :class:`~nrmt.numerics.free.FreeProduct`.
@@ -29,8 +29,7 @@ Method and precision
   like :math:`x^{-L/(L+1)}` and cannot be integrated from 0 (pitfall of deep products).
 
 The atom at 0 is :math:`\max_l P(\lambda_l = 0)` (Belinschi, *The atoms of the free multiplicative
-convolution of two probability distributions*, Integral Equations Operator Theory 46 (2003),
-Thm. 4.1: :math:`\mu\boxtimes\nu(\{0\}) = \max(\mu(\{0\}), \nu(\{0\}))`).
+convolution of two probability distributions*, Integral Equations Operator Theory 46 (2003): :math:`\mu\boxtimes\nu(\{0\}) = \max(\mu(\{0\}), \nu(\{0\}))`).
 """
 
 import math
@@ -398,7 +397,7 @@ class JacobianLaw(Law):
     -----
     Solves :math:`S_{JJ^\top} = \prod_l S_{D_l^2} S_{W_lW_l^\top}` with
     :math:`S_{WW^\top} = 1/(\sigma_w^2(1+w))` (iid) or :math:`1/\sigma_w^2` (orthogonal)
-    (PSG 2017, Sec. 3) for :math:`w = \psi(1/x)`, then :math:`G(x) = (1+w)/x`.
+    (PSG 2017) for :math:`w = \psi(1/x)`, then :math:`G(x) = (1+w)/x`.
     """
 
     def __init__(self, layer_laws, sigma_w, weights="iid", dps=15):

@@ -16,7 +16,7 @@ positions are not.
 
 Haar-orthogonal matrices: QR decomposition of a Gaussian matrix with the signs of R's diagonal
 moved into Q (Mezzadri, *How to generate random matrices from the classical compact groups*,
-Notices AMS 54 (2007) 592, Sec. 5).
+Notices AMS 54 (2007) 592).
 """
 
 import math

@@ -12,15 +12,15 @@ Network (Poole et al. 2016; Schoenholz et al. 2017): :math:`x^l = W^l h^{l-1} + 
 
 where :math:`q_0 = \lVert x^0\rVert^2/N` is the input's mean square
 (Poole, Lahiri, Raghu, Sohl-Dickstein & Ganguli, *Exponential expressivity in deep neural
-networks through transient chaos*, NeurIPS 2016, arXiv:1606.05340, eq. (3); Schoenholz, Gilmer,
-Ganguli & Sohl-Dickstein, *Deep information propagation*, ICLR 2017, arXiv:1611.01232, eq. (3)).
+networks through transient chaos*, NeurIPS 2016, arXiv:1606.05340; Schoenholz, Gilmer,
+Ganguli & Sohl-Dickstein, *Deep information propagation*, ICLR 2017, arXiv:1611.01232; equation numbers not confirmed here).
 Its fixed point :math:`q^*` and the slope
 
 .. math::
 
     \chi = \sigma_w^2\, \mathbb E f'(\sqrt{q^*} Z)^2
 
-(Poole et al. 2016, eq. (8) — :math:`\chi_1`; Schoenholz et al. 2017, eq. (5)) decide order
+(Poole et al. 2016, their :math:`\chi_1`; Schoenholz et al. 2017) decide order
 (:math:`\chi < 1`) or chaos (:math:`\chi > 1`); :math:`\chi = 1` is the edge of chaos. For a chosen
 :math:`q^*`, criticality holds for
 
@@ -153,7 +153,7 @@ def derivative_second_moment(activation, q, dps=15):
 def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
     r"""One step of the length map :math:`q \mapsto \sigma_w^2 \mathbb E f(\sqrt q Z)^2 + \sigma_b^2`.
 
-    Poole et al. 2016, eq. (3). Returns an mpf correct to ``dps`` digits.
+    Poole et al. 2016. Returns an mpf correct to ``dps`` digits.
 
     >>> length_map("relu(x)", 1, sympy.sqrt(2))
     mpf('1.0')
@@ -191,7 +191,7 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
     r"""The fixed point :math:`q^*` reached by iterating the length map from ``q_init``.
 
     Iterates the map in low precision until it settles, then polishes with the secant method at
-    ``dps + guard`` digits (Schoenholz et al. 2017, eq. (3); the attracting fixed point).
+    ``dps + guard`` digits (Schoenholz et al. 2017; the attracting fixed point).
 
     Returns
     -------
@@ -299,7 +299,7 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
 
 
 def chi(activation, q, sigma_w, dps=15):
-    r"""The slope :math:`\chi = \sigma_w^2\,\mathbb E f'(\sqrt q Z)^2` (Poole et al. 2016, eq. (8)).
+    r"""The slope :math:`\chi = \sigma_w^2\,\mathbb E f'(\sqrt q Z)^2` (Poole et al. 2016, their :math:`\chi_1`).
 
     >>> chi("relu(x)", 1, sympy.sqrt(2))
     mpf('1.0')
@@ -338,7 +338,7 @@ def criticality(activation, q_star, dps=15):
         \sigma_b^2 = q^* - \sigma_w^2\,\mathbb E f(\sqrt{q^*}Z)^2
 
     so that :math:`q^*` is a fixed point of the length map and :math:`\chi = 1`
-    (Schoenholz et al. 2017, Sec. 3 and eq. (5); Poole et al. 2016, Fig. 2 — the critical line).
+    (Schoenholz et al. 2017; Poole et al. 2016 — the critical line).
     Exact when both expectations have closed forms (ReLU: :math:`\sigma_w^2 = 2`,
     :math:`\sigma_b = 0` for every :math:`q^*`).
 

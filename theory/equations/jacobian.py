@@ -12,10 +12,10 @@ eigenvalue law of :math:`JJ^\top` is the free multiplicative convolution of the 
     S_{WW^\top}(w) = \frac{1}{\sigma_w^2} \ \text{(Haar orthogonal)}.
 
 References: Pennington, Schoenholz & Ganguli, *Resurrecting the sigmoid in deep learning through
-dynamical isometry*, NeurIPS 2017, arXiv:1711.04735, Sec. 3 (eq. (8)–(12): the S-transform
-product and :math:`S_{WW^\top}` for Gaussian and orthogonal weights); Pennington, Schoenholz &
+dynamical isometry*, NeurIPS 2017, arXiv:1711.04735 (its free-probability section: the S-transform
+product and :math:`S_{WW^\top}` for Gaussian and orthogonal weights; equation numbers not confirmed); Pennington, Schoenholz &
 Ganguli, *The emergence of spectral universality in deep networks*, AISTATS 2018,
-arXiv:1802.09979, Sec. 2–3; proofs for Gaussian weights: Pastur, *On random matrices arising in
+arXiv:1802.09979; proofs for Gaussian weights: Pastur, *On random matrices arising in
 deep neural networks. Gaussian case*, arXiv:2001.06188 (2020); for iid weights with finite fourth
 moment (macroscopic universality): Pastur & Slavin, arXiv:2011.11439; orthogonal weights: Pastur,
 J. Math. Phys. 63, 063505 (2022).
@@ -72,7 +72,7 @@ def s_weights(weights="iid", sigma_w2=SIGMA_W2):
     r"""S-transform of :math:`WW^\top` for square weights of entry variance :math:`\sigma_w^2/N`.
 
     iid: :math:`1/(\sigma_w^2(1+w))` (Marchenko–Pastur with ratio 1); Haar orthogonal scaled by
-    :math:`\sigma_w`: :math:`1/\sigma_w^2` (PSG 2017, Sec. 3.2).
+    :math:`\sigma_w`: :math:`1/\sigma_w^2` (PSG 2017).
 
     >>> s_weights("iid", 1)
     1/(w + 1)
@@ -185,7 +185,7 @@ def moments_exact(k, depth, weights="iid", sigma_w2=SIGMA_W2, layer_moments=None
 def mean_exact(depth, sigma_w2=SIGMA_W2, layer_means=None):
     r""":math:`m_1(JJ^\top) = \prod_l \chi_l = \prod_l \sigma_w^2 \mathbb E\lambda_l` (both weight kinds).
 
-    PSG 2017, Sec. 2 (:math:`\chi` = mean squared singular value per layer).
+    PSG 2017 (:math:`\chi` = mean squared singular value per layer).
     """
     if layer_means is None:
         layer_means = [layer_moment_symbols(l, 1)[0] for l in range(1, depth + 1)]
@@ -207,7 +207,7 @@ def variance_exact(depth, weights="iid", sigma_w2=SIGMA_W2, layer_moments=None):
         \qquad \kappa = 1 \ \text{(iid)}, \ 0 \ \text{(orthogonal)},
 
     because :math:`m_2/m_1^2 - 1` adds under :math:`\boxtimes` (it is :math:`-s_1/s_0^2`, and
-    :math:`s_1/s_0` adds). At :math:`\chi = 1` it grows linearly in L (PSG 2018, Sec. 3).
+    :math:`s_1/s_0` adds). At :math:`\chi = 1` it grows linearly in L (PSG 2018).
     """
     _check_weights(weights)
     if layer_moments is None:
@@ -223,7 +223,7 @@ def variance_exact(depth, weights="iid", sigma_w2=SIGMA_W2, layer_moments=None):
 def fuss_catalan(depth, n):
     r"""Fuss–Catalan number :math:`\frac{1}{Ln+1}\binom{(L+1)n}{n}`: the n-th moment of the
     product of L free MP(1) laws (Mlotkowski, Doc. Math. 15 (2010) 939; Penson & Życzkowski,
-    Phys. Rev. E 83, 061118 (2011), eq. (2)).
+    Phys. Rev. E 83, 061118 (2011)).
 
     >>> [fuss_catalan(2, n) for n in range(1, 5)]
     [1, 3, 12, 55]
