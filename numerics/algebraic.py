@@ -245,17 +245,16 @@ class AlgebraicLaw(Law):
         return out
 
     def _predict(self, z0, z1, g):
-        """Prediction of the root at z1 from the root g at z0, linear in (log z, log G).
+        """Prediction of the root at z1 from the root g at z0, linear in w = 1/z.
 
-        With G' = -P_z / P_G, log G moves by (z0 G'/g) log(z1/z0): exact for G = c/z (the
+        With G' = -P_z / P_G, G moves by G'(z0) (z1 - z0) z0 / z1: exact for G = a/z + b (the
         behaviour at infinity, and at an atom), first-order accurate everywhere else.
         """
         tab = self._tab_f
         _, pg = _horner2(self._coeffs(tab, z0), g)
         pz, _ = _horner2(self._coeffs_dz(tab, z0), g)
         with np.errstate(all="ignore"):
-            slope = -z0 * pz / (pg * g)
-            gp = g * np.exp(slope * np.log(z1 / z0))
+            gp = g - pz / pg * ((z1 - z0) * z0 / z1)
         return np.where(np.isfinite(gp), gp, g)
 
     # ------------------------------------------------------------ float path
@@ -395,8 +394,7 @@ class AlgebraicLaw(Law):
             g = self._continue_float(z[sub])
             g, e = self._polish_ld(z[sub], g)
             out[sub] = g
-            # the coefficients themselves are known to longdouble accuracy only
-            err[sub] = e + 4 * float(np.finfo(np.longdouble).eps) * np.abs(g)
+            err[sub] = e
         return out, err
 
     def _polish_ld(self, z, g):
@@ -419,8 +417,10 @@ class AlgebraicLaw(Law):
                 cond = mag / np.abs(dp)
             step = np.where(np.isfinite(step), step, 0)
             gl = gl - step
-            err = np.abs(step).astype(float) + 8 * float(np.finfo(np.longdouble).eps) * np.nan_to_num(
-                cond.astype(float), nan=np.inf)
+            # Wilkinson's bound for a simple root: rounding in Horner (d + 1 operations) and in
+            # the longdouble coefficients, each eps * sum |A_i| |g|^i, over |p'(g)|
+            err = np.abs(step).astype(float) + (len(A) + 1) * float(np.finfo(np.longdouble).eps) * \
+                np.nan_to_num(cond.astype(float), nan=np.inf)
         gl = np.where(real_axis & (gl.imag > 0), np.conj(gl), gl)
         return gl.astype(complex), err
 
