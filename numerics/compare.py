@@ -331,7 +331,14 @@ _TABLES = weakref.WeakKeyDictionary()
 
 
 def cdf_table(law, cells=160):
-    """The :class:`CdfTable` of ``law``, built once per law object and number of cells (cached)."""
+    """The :class:`CdfTable` of ``law``, built once per law object and number of cells (cached).
+
+    A law with its own vectorised float CDF (``law.cdf_table_float(cells)``, e.g. the deep
+    Jacobian law, whose CDF is built from the tail) supplies the table itself.
+    """
+    own = getattr(law, "cdf_table_float", None)
+    if own is not None:
+        return own(cells)
     try:
         per_law = _TABLES.setdefault(law, {})
     except TypeError:  # not weak-referenceable or not hashable: no cache

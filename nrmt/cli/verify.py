@@ -28,8 +28,8 @@ import inspect
 import sys
 import time
 
-from nrmt.cli._common import (add_dps, decimal, emit_json, float_list, positive_float,
-                              positive_int)
+from nrmt.cli._common import (add_dps, decimal, emit_json, float_list, nonnegative_float,
+                              positive_float, positive_int)
 
 __all__ = ["register", "run", "build_model", "model_sizes", "build_result", "entries_arg"]
 
@@ -79,8 +79,9 @@ def register(subparsers):
         "noise scale to expect at that size. n1 = round(n0/psi), m = round(n0/phi).",
     )
     p.add_argument("expr", metavar="EXPR", help='activation, e.g. "tanh(x)", "relu(x) - 1/sqrt(2*pi)"')
-    p.add_argument("--phi", type=positive_float, required=True, help="phi = n0/m > 0")
-    p.add_argument("--psi", type=_positive_list, required=True, metavar="Q[,Q2,...]",
+    p.add_argument("--phi", type=positive_float, default=None,
+                   help="phi = n0/m > 0 (required unless --jacobian)")
+    p.add_argument("--psi", type=_positive_list, default=None, metavar="Q[,Q2,...]",
                    help="psi = n0/n1 > 0 (a comma list gives one psi_l = n_{l-1}/n_l per layer)")
     p.add_argument("--n0", type=positive_int, required=True, help="input dimension n0")
     p.add_argument("--sigma", type=positive_float, default=None,
@@ -105,6 +106,17 @@ def register(subparsers):
     p.add_argument("--logx", action="store_true", help="logarithmic eigenvalue axis in the plot")
     p.add_argument("--no-progress", action="store_true", dest="no_progress",
                    help="never show the progress bar")
+    jac = p.add_argument_group("deep Jacobians (--jacobian): squared singular values of "
+                               "J = D_L W_L ... D_1 W_1, width N = --n0, against nrmt jacobian's law")
+    jac.add_argument("--jacobian", action="store_true",
+                     help="verify the Jacobian spectrum (needs --depth and --sigma-w)")
+    jac.add_argument("--depth", type=positive_int, default=None, help="number of layers L")
+    jac.add_argument("--sigma-b", type=nonnegative_float, default=0.0, dest="sigma_b",
+                     help="bias standard deviation (default 0)")
+    jac.add_argument("--q0", type=nonnegative_float, default=None,
+                     help="input mean square (default: layers at the fixed point q*)")
+    jac.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
+                     help="iid weights (entries from --entries) or Haar-orthogonal")
     p.set_defaults(func=run)
 
 
@@ -142,6 +154,15 @@ def build_model(args):
     ``describe()`` (the models of :mod:`nrmt.models`).
     """
     activation = _activation(args)
+    if getattr(args, "jacobian", False):
+        from nrmt.models.jacobian import Jacobian
+
+        if args.depth is None or args.sigma_w is None:
+            raise ValueError("--jacobian needs --depth and --sigma-w")
+        return Jacobian(activation, args.depth, repr(args.sigma_w), sigma_b=repr(args.sigma_b),
+                        q0=None if args.q0 is None else repr(args.q0), weights=args.weights)
+    if args.phi is None or args.psi is None:
+        raise ValueError("--phi and --psi are required (unless --jacobian)")
     sigma_w, sigma_x = _scales(args)
     psi = args.psi
     if len(psi) == 1:
@@ -250,7 +271,7 @@ def build_result(args, progress=False):
 def _params(args, result):
     sigma_w, sigma_x = _scales(args)
     params = {"model": args.expr, "phi": args.phi,
-              "psi": args.psi[0] if len(args.psi) == 1 else args.psi}
+              "psi": None if args.psi is None else (args.psi[0] if len(args.psi) == 1 else args.psi)}
     if args.sigma is not None or (sigma_w, sigma_x) != (1.0, 1.0):
         params["sigma_w"], params["sigma_x"] = sigma_w, sigma_x
     params["entries"] = args.entries
