@@ -193,3 +193,13 @@ def test_grid_resolves_edges_and_zero():
     tab = law.table(50)
     assert set(tab) == {"x", "density", "cdf"}
     assert np.all(np.diff(tab["cdf"]) >= 0)
+
+
+def test_table_entries_of_any_numeric_type():
+    """mpf and float entries (negative ones too) give the same law as exact fractions."""
+    exact = AlgebraicLaw(mp_table(Fraction(1, 2)), dps=20)
+    with mpmath.workdps(30):
+        table = [[mpmath.mpf(1)], [mpmath.mpf(1) / 2, mpmath.mpf(-1)], [0, 0.5]]
+    other = AlgebraicLaw(table, dps=20)
+    with mpmath.workdps(30):
+        assert abs(other.density("1.2") - exact.density("1.2")) < mpmath.mpf(10) ** -19

@@ -118,8 +118,8 @@ def _sym(value):
     if isinstance(value, float):
         return sp.Rational(*value.as_integer_ratio())
     if isinstance(value, mpmath.mpf):
-        man, exp = value.man_exp
-        return sp.Integer(man) * sp.Integer(2) ** exp
+        sign, man, exp, _ = value._mpf_  # (man_exp drops the sign)
+        return (-1) ** sign * sp.Integer(man) * sp.Integer(2) ** exp
     from fractions import Fraction
 
     if isinstance(value, Fraction):
