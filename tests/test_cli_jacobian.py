@@ -45,3 +45,14 @@ def test_errors_exit_code_2(capsys):
     assert "no critical point" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["jacobian", "tanh", "--depth", "0", "--sigma-w", "1"])
+
+
+def test_verify_jacobian(capsys):
+    argv = ["verify", "relu", "--jacobian", "--depth", "4", "--sigma-w", "1.4142135623730951",
+            "--n0", "150", "--trials", "2", "--seed", "1", "--entries", "rademacher", "--json"]
+    r = _json(capsys, argv)
+    assert r["model"]["model"] == "jacobian" and r["widths"] == [150] * 5
+    # KS in units of its finite-n noise scale (an atom-bias allowance of 0.05 for ReLU)
+    assert float(r["ks"]) < 5 * float(r["ks_scale"]) + 0.05
+    assert float(r["atom_theory"]) == 0.5
+    assert main(["verify", "relu", "--n0", "10"]) == 2          # --phi/--psi needed without --jacobian
