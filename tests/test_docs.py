@@ -72,24 +72,32 @@ DOCS = os.path.join(ROOT, "docs")
 _BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 
 
+#: pages whose console examples are complete transcripts (command + full output); other pages
+#: may list commands without their output
+TRANSCRIPT_PAGES = ["getting-started.md", "howto"]
+
+
 def _console_examples():
     out = []
-    for dirpath, _, names in os.walk(DOCS):
-        for name in sorted(names):
-            if not name.endswith(".md"):
-                continue
-            path = os.path.join(dirpath, name)
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-            for block in _BLOCK.findall(text):
-                cmd, expected = None, []
-                for line in block.splitlines() + ["$ "]:
-                    if line.startswith("$ "):
-                        if cmd is not None:
-                            out.append((os.path.relpath(path, DOCS), cmd, "\n".join(expected)))
-                        cmd, expected = line[2:].strip() or None, []
-                    elif cmd is not None:
-                        expected.append(line)
+    paths = []
+    for entry in TRANSCRIPT_PAGES:
+        full = os.path.join(DOCS, entry)
+        if os.path.isdir(full):
+            paths += [os.path.join(full, n) for n in sorted(os.listdir(full)) if n.endswith(".md")]
+        else:
+            paths.append(full)
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        for block in _BLOCK.findall(text):
+            cmd, expected = None, []
+            for line in block.splitlines() + ["$ "]:
+                if line.startswith("$ "):
+                    if cmd is not None:
+                        out.append((os.path.relpath(path, DOCS), cmd, "\n".join(expected)))
+                    cmd, expected = line[2:].strip() or None, []
+                elif cmd is not None:
+                    expected.append(line)
     return out
 
 
