@@ -67,7 +67,7 @@ def rmtool_density(law, x):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=100_000, help="points of the float path / rmtool")
-    ap.add_argument("--mp-points", type=int, default=40, help="points of the dps = 50 paths")
+    ap.add_argument("--mp-points", type=int, default=200, help="points of the dps = 50 paths")
     ap.add_argument("--phi", type=float, default=0.5)
     ap.add_argument("--psi", type=float, default=1.5)
     args = ap.parse_args(argv)

@@ -69,7 +69,9 @@ _ALPHA = 0.03          # certified nearest-root step: alpha = beta * gamma below
 _H_MIN = 1e-3          # smallest log-step before falling back to all roots
 _MAX_STEPS = 2000
 _CHUNK = 8192
-_SCHEDULE_STEP = 1.5   # log-step of the common schedule of the float continuation
+_T_START = 3.0         # the continuation starts at y = _T_START (|x| + scale)
+_T_END = 1e-2         # and jumps to the target from y = _T_END (|x| + scale)
+_SCHEDULE_STEP = 2.0   # log-step of the common schedule of the float continuation
 
 
 def _to_sympy(c):
@@ -330,7 +332,7 @@ class AlgebraicLaw(Law):
         tab = self._tab_f
         x, yt = z.real.copy(), z.imag.copy()
         w = np.abs(x) + self._float_scale()
-        y = np.maximum(yt, 100.0 * w)
+        y = np.maximum(yt, _T_START * w)
         g = 1.0 / (x + 1j * y)
         # certify the start: Newton from 1/z must converge to the root near it
         for _ in range(8):
@@ -341,7 +343,8 @@ class AlgebraicLaw(Law):
             y = np.where(bad, y * 10, y)
             g = np.where(bad, 1.0 / (x + 1j * y), g)
         g = self._newton(tab, x + 1j * y, g, 4)
-        ts = list(100.0 * np.exp(-_SCHEDULE_STEP * np.arange(1, int(13.9 / _SCHEDULE_STEP) + 1))) + [0.0]
+        nsteps = int(np.log(_T_START / _T_END) / _SCHEDULE_STEP) + 1
+        ts = list(_T_START * np.exp(-_SCHEDULE_STEP * np.arange(1, nsteps + 1))) + [0.0]
         for t in ts:
             ynew = np.maximum(t * w, yt)
             move = ynew < y
@@ -512,9 +515,10 @@ class AlgebraicLaw(Law):
             if t1 == 0:
                 return None
             beta = abs(T[0]).mid() / t1
-            gamma = max((abs(T[k]).mid() / t1) ** (flint.arb(1) / (k - 1)) for k in range(2, len(T)))
-            if not (beta * gamma).mid() < _ALPHA:
-                return None
+            # alpha = beta * max_k |T_k/T_1|^(1/(k-1)) < A  <=>  beta^(k-1) |T_k/T_1| < A^(k-1) for all k
+            for k in range(2, len(T)):
+                if not ((beta ** (k - 1)) * abs(T[k]).mid() / t1).mid() < _ALPHA ** (k - 1):
+                    return None
             eps = flint.arb(2) ** (-mpmath.mp.prec + 3)
             for _ in range(100):
                 p, dp = _horner2(A, g)
