@@ -420,6 +420,12 @@ class JacobianLaw(Law):
             else:
                 groups.append([dl, 1])
         self.groups = [(g[0], g[1]) for g in groups]
+        if weights == "orthogonal" and self.depth == 1 and self.groups[0][0].is_discrete:
+            atoms = ", ".join(f"{float(self.sigma_w_exact) ** 2 * float(v):.6g} (mass {float(p):.6g})"
+                              for v, p in zip(self.groups[0][0].float_law().values,
+                                              self.groups[0][0].float_law().weights))
+            raise ValueError("with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2 has a purely "
+                             f"atomic law (atoms at {atoms}): no density")
         for dl, _ in self.groups:
             if not dl.float_law().mean > 0:
                 raise ValueError(f"E f'(sqrt(q) Z)^2 = 0 for {dl.activation.text}: the Jacobian vanishes")
@@ -661,6 +667,10 @@ class JacobianLaw(Law):
 
     def _edge_float(self):
         """Upper edge: first critical point of log z(w) on the real branch w > 0 (float)."""
+        with np.errstate(all="ignore"):
+            return self._edge_float_kernel()
+
+    def _edge_float_kernel(self):
         fp = self.product
         J = len(fp.laws)
 
@@ -795,9 +805,22 @@ class JacobianLaw(Law):
     def _support(self):
         if self._edge is None:
             self._edge = self._edge_float()
+        norm = self._norm_edge_mp()
+        hi_float = 1 / self._z_real_float(*self._edge)
+        if norm is not None and abs(hi_float - float(norm)) <= 1e-6 * float(norm):
+            # no critical point: w -> infinity at the edge, which is then the norm bound
+            # sigma_w^(2L) prod_l max(lambda_l) (orthogonal weights, lambda with a largest atom:
+            # the density blows up there, e.g. the arcsine law of two free projections)
+            hi = norm
+            low = self._lower_edge_float(float(hi))
+            if low is None:
+                return [(mpmath.mpf(0), hi)]
+            if self.is_float:
+                return [(mpmath.mpf(low[0]), hi)]
+            return [(self._edge_mp(low[1] - 1, low[2]), hi)]
         if self.is_float:
             # float path: the edges to double precision (bisection of the critical point)
-            hi = mpmath.mpf(1 / self._z_real_float(*self._edge))
+            hi = mpmath.mpf(hi_float)
             low = self._lower_edge_float(float(hi))
             return [(mpmath.mpf(0) if low is None else mpmath.mpf(low[0]), hi)]
         hi = self._edge_mp(*self._edge)
@@ -806,6 +829,16 @@ class JacobianLaw(Law):
             return [(mpmath.mpf(0), hi)]
         lo = self._edge_mp(low[1] - 1, low[2])
         return [(lo, hi)]
+
+    def _norm_edge_mp(self):
+        """sigma_w^(2L) prod_l max(lambda_l) for orthogonal weights and discrete layer laws (the
+        operator-norm bound), else None."""
+        if self.weights != "orthogonal" or not all(dl.is_discrete for dl, _ in self.groups):
+            return None
+        out = self.sigma_w ** (2 * self.depth)
+        for dl, m in self.groups:
+            out *= max(v for v, p in dl._atom_mp_cached() if p > 0) ** m
+        return out
 
     def _z_real_float(self, w, u):
         fp = self.product

@@ -127,3 +127,19 @@ def test_bad_input():
         Jacobian("tanh", 2, 1, weights="gaussian")
     with pytest.raises(ValueError):
         DerivativeLaw("sign(x)", 1)
+
+
+@pytest.mark.parametrize("dps", [15, 30])
+def test_orthogonal_relu_depth_two_is_arcsine(dps):
+    # D2 O2 D1 O1: two free projections of trace 1/2 (scaled by sigma_w^4): PQP has the law
+    # 1/2 delta_0 + dx / (2 pi sqrt(x (1 - x))) on [0, 1] (Voiculescu; Nica & Speicher, Lecture 14)
+    law = Jacobian("relu", 2, "1.4", weights="orthogonal").law(dps=dps)
+    with mpmath.workdps(dps + 10):
+        s = mpmath.mpf("1.4") ** 4
+        assert abs(law.support[0][1] - s) < mpmath.mpf(10) ** (-dps + 2) * s
+        for y in ("0.5", "2"):
+            t = mpmath.mpf(y) / s
+            exact = 1 / (2 * mpmath.pi * s * mpmath.sqrt(t * (1 - t)))
+            assert abs(law.density(y) - exact) < mpmath.mpf(10) ** (-dps + 2) * exact
+    with pytest.raises(ValueError, match="purely atomic"):
+        Jacobian("relu", 1, "1.4", weights="orthogonal").law()
