@@ -1,0 +1,521 @@
+r"""The limit law of several layers, with or without an additive bias, on the shared Law machinery.
+
+Model (conventions of issue 6, point 4; the sampler :func:`nrmt.numerics.sampling.sample_gram`
+follows them): :math:`Y_0 = X` (:math:`n_0\times m`, entries of variance :math:`\sigma_x^2`),
+:math:`Y_\ell = f(W_\ell Y_{\ell-1} + b_\ell 1^\top) - \mu_\ell(b_\ell)` with :math:`W_\ell` of
+variance :math:`\sigma_w^2/n_{\ell-1}` and :math:`b_\ell` iid :math:`N(0, \sigma_b^2)` (or 0), and
+:math:`M = \frac1m Y_L Y_L^\top`. The law of :math:`M` is computed through the :math:`m\times m`
+kernels :math:`B_\ell = Y_\ell^\top Y_\ell/n_\ell` with ratios :math:`\gamma_\ell = m/n_\ell`.
+
+The recursion
+-------------
+Conditionally on :math:`Y_{\ell-1}`, the rows of :math:`Y_\ell` are independent; row :math:`i`
+is, after the Gaussian-equivalent linearisation of :math:`f(\cdot + b_i)` (Péché 2019; Fan & Wang
+2020, Lemma on the CK linearisation; Piccolo & Schröder 2021 for the bias), a Gaussian vector with
+covariance
+
+.. math:: \Sigma(\beta) = c(\beta)^2\, K_\ell + s(\beta)^2\, I, \qquad
+          K_\ell = \sigma_w^2 B_{\ell-1},\quad \beta = b_i,
+
+where :math:`c(\beta) = \mathbb E f'(\sqrt{q_\ell}\,\xi + \beta)`,
+:math:`s(\beta)^2 = \theta_1(\beta) - q_\ell c(\beta)^2` and
+:math:`q_\ell = \sigma_w^2 \bar\theta_1^{(\ell-1)}` (:math:`\bar\theta_1^{(0)} = \sigma_x^2`).
+The deterministic equivalent of a sum of independent rank-one terms with covariances
+:math:`\Sigma(\beta_i)` (Wagner, Couillet, Debbah & Slock, IEEE Trans. IT 58 (2012), Thm. 1) gives,
+with :math:`e_0 = \frac1{n}\operatorname{tr}\bar Q`, :math:`e_1 = \frac1n\operatorname{tr}K\bar Q`,
+
+.. math::
+    \delta(\beta) = c(\beta)^2 e_1 + s(\beta)^2 e_0,\quad
+    \alpha = \mathbb E_\beta\frac{c^2}{1+\delta},\quad
+    \tau = \mathbb E_\beta\frac{s^2}{1+\delta},\quad
+    w = \frac{z-\tau}{\alpha},
+
+.. math::
+    e_0 = \frac{\gamma_\ell}{\alpha}\, m_K(w),\qquad
+    e_1 = \frac{\gamma_\ell}{\alpha}\,\bigl(1 + w\, m_K(w)\bigr),\qquad
+    m_{B_\ell}(z) = e_0/\gamma_\ell,
+
+with :math:`m_K(w) = \sigma_w^{-2} m_{B_{\ell-1}}(w/\sigma_w^2)`, the previous layer's Stieltjes
+transform (:math:`m(z) = \int d\mu(t)/(t-z)`) at a moved point. Without bias the averages are
+single values and the step is Silverstein's equation for
+:math:`\mathrm{MP}_{\gamma_\ell} \boxtimes \bigl(s^2 + c^2 K_\ell\bigr)` — Fan & Wang's recursion
+:math:`\mu_\ell = \mathrm{MP}_{\gamma_\ell}\boxtimes\bigl((1-b^2) + b^2\mu_{\ell-1}\bigr)` after
+normalising the activation (see ``derivations/layers_recursion.py``). At the bottom,
+:math:`B_0 = X^\top X/n_0` is Marchenko–Pastur of ratio :math:`\gamma_0 = m/n_0` and scale
+:math:`\sigma_x^2`. A layer with :math:`c \equiv 0` (:math:`\theta_2 = 0` without bias) forgets
+everything below it: it is the bottom of the recursion, and the law is Marchenko–Pastur (the
+isospectral case). Finally
+:math:`G_M(z) = -\gamma_L e_0^{(L)}(\gamma_L z) + (1-\gamma_L)/z`.
+
+All layers are solved at once: the unknowns :math:`(e_0^{(\ell)}, e_1^{(\ell)})_\ell` and the
+bottom Stieltjes value form a vector of size :math:`2L + 1`, solved by damped Newton (numerical
+Jacobian) along a path :math:`z = x + iy`, :math:`y` from :math:`50(|x| + \text{scale})` down to the
+real axis, each step seeded by the previous one: the physical branch by continuation from
+infinity, never by a per-point root choice.
+
+Precision
+---------
+* float path (``dps <= 15``): vectorised over the points; bias averages by Gauss–Hermite in
+  :math:`\beta` (``nodes``, default 64) on float profiles
+  (:func:`nrmt.theory.gaussian.gaussian_expectation_float`).
+* mpmath path: Newton at the working precision seeded by the float continuation; without bias
+  every constant comes exact or to the working precision from :mod:`nrmt.theory.constants`, and
+  the result is good to any ``dps``; with bias each average is an ``mpmath.quad`` over
+  :math:`\beta` whose nodes are memoised (each node costs two Gaussian quadratures), practical to
+  about 30 digits.
+
+References
+----------
+.. [FW] Z. Fan and Z. Wang, "Spectra of the conjugate kernel and neural tangent kernel for
+   linear-width neural networks", NeurIPS 2020, arXiv:2005.11879 (main CK theorem; the theorem
+   number in arXiv v3 not re-checked here).
+.. [PS] V. Piccolo and D. Schröder, "Analysis of one-hidden-layer neural networks via the
+   resolvent method", NeurIPS 2021, arXiv:2105.05115 (the bias model).
+.. [WCDS] S. Wagner, R. Couillet, M. Debbah, D. Slock, "Large system analysis of linear
+   precoding in correlated MISO broadcast channels under limited feedback", IEEE Trans. Inf.
+   Theory 58 (2012), Theorem 1 (deterministic equivalent, rank-one terms of different covariances).
+"""
+
+import math
+
+import mpmath
+import numpy as np
+
+from nrmt.numerics.law import Law
+from nrmt.theory.errors import NoConvergence
+
+__all__ = ["Profile", "LayersLaw"]
+
+
+def _to_mp(v):
+    """A number (float, int, Fraction, sympy Rational/Float, mpf) as mpf at the current precision."""
+    if isinstance(v, (mpmath.mpf, mpmath.mpc)):
+        return +v
+    try:
+        import sympy
+
+        if isinstance(v, sympy.Basic):
+            r = sympy.nsimplify(v) if v.is_Float else v
+            if r.is_Rational:
+                return mpmath.mpf(int(r.p)) / int(r.q)
+            return mpmath.mpf(str(sympy.N(r, mpmath.mp.dps + 5)))
+    except ImportError:  # pragma: no cover
+        pass
+    if hasattr(v, "numerator") and hasattr(v, "denominator") and not isinstance(v, float):
+        return mpmath.mpf(int(v.numerator)) / int(v.denominator)
+    return mpmath.mpf(v)
+
+
+class Profile:
+    r"""One layer's linearisation profile: the law of :math:`(c(\beta)^2, s(\beta)^2)`.
+
+    Parameters
+    ----------
+    c2_float, s2_float : ndarray
+        :math:`c(\beta_k)^2` and :math:`s(\beta_k)^2` at the Gauss–Hermite nodes (or one value each
+        without bias).
+    weights : ndarray
+        Probabilities of the nodes (sum 1).
+    q : number
+        The variance :math:`q_\ell` of :math:`W_\ell Y_{\ell-1}` (the diagonal of :math:`K_\ell`).
+    mp_average : callable or None
+        ``mp_average(g)`` → :math:`\mathbb E_\beta\, g(c^2, s^2)` at the current mpmath precision
+        (``None``: no mpmath path).
+    linear_free : bool
+        :math:`c \equiv 0` exactly (θ2 = 0 without bias): the layer forgets its input.
+    noise_free : bool
+        :math:`s \equiv 0` exactly (a linear activation): the layer adds no fresh noise.
+    """
+
+    def __init__(self, c2_float, s2_float, weights, q=1.0, mp_average=None, linear_free=False,
+                 noise_free=False):
+        self.q = q
+        self.c2 = np.atleast_1d(np.asarray(c2_float, dtype=float))
+        self.s2 = np.atleast_1d(np.asarray(s2_float, dtype=float))
+        self.w = np.atleast_1d(np.asarray(weights, dtype=float))
+        self.mp_average = mp_average
+        self.linear_free = bool(linear_free)
+        self.noise_free = bool(noise_free)
+
+    def averages_float(self, e0, e1):
+        """(α, τ) at arrays e0, e1 (float path)."""
+        den = 1.0 + self.c2[:, None] * e1[None, :] + self.s2[:, None] * e0[None, :]
+        alpha = (self.w[:, None] * self.c2[:, None] / den).sum(axis=0)
+        tau = (self.w[:, None] * self.s2[:, None] / den).sum(axis=0)
+        return alpha, tau
+
+    def averages_mp(self, e0, e1):
+        """(α, τ) at mpc e0, e1 (mpmath path, current precision)."""
+        if self.mp_average is None:
+            raise NoConvergence("this profile has no mpmath path")
+        alpha = self.mp_average(lambda c2, s2: c2 / (1 + c2 * e1 + s2 * e0))
+        tau = self.mp_average(lambda c2, s2: s2 / (1 + c2 * e1 + s2 * e0))
+        return alpha, tau
+
+
+class _System:
+    """The residual of the joint system (shared by the float and the mpmath paths)."""
+
+    def __init__(self, profiles, gammas, sigma_w2, sigma_x2):
+        self.profiles = profiles
+        self.gammas = gammas            # gamma_0 .. gamma_L
+        self.sw2 = sigma_w2
+        self.sx2 = sigma_x2
+        L = len(profiles)
+        lo = 0
+        for l in range(1, L + 1):
+            if profiles[l - 1].linear_free:
+                lo = l
+        self.L, self.lo = L, lo
+        self.size = 2 * (L - lo) + 1
+
+    def idx(self, l):
+        return 2 * (l - self.lo - 1)
+
+    def top_index(self):
+        return self.idx(self.L) if self.L > self.lo else self.size - 1
+
+    def top_slots(self):
+        """Indices of the unknowns carried as z * e (they have a pole at z = 0 when the top kernel
+        has an atom): the top layer's pair, or the bottom unknown when it is the top."""
+        if self.L > self.lo:
+            return (self.idx(self.L), self.idx(self.L) + 1)
+        return (self.size - 1,)
+
+    def residual(self, v, z, mp=False):
+        """Residual at scaled unknowns ``v`` (top slots hold z * e; list of arrays or of mpc)."""
+        u = list(v)
+        for k in self.top_slots():
+            u[k] = v[k] / z
+        R = self._residual(u, z, mp)
+        for k in self.top_slots():
+            R[k] = R[k] * z
+        return R
+
+    def _residual(self, u, z, mp=False):
+        """Residual vector at unknowns ``u`` (list of arrays or of mpc) and point ``z``."""
+        R = [None] * self.size
+        zl = z
+        for l in range(self.L, self.lo, -1):
+            i = self.idx(l)
+            e0, e1 = u[i], u[i + 1]
+            prof = self.profiles[l - 1]
+            alpha, tau = prof.averages_mp(e0, e1) if mp else prof.averages_float(e0, e1)
+            w = (zl - tau) / alpha
+            if l - 1 > self.lo:
+                m_low = u[self.idx(l - 1)] / self.gammas[l - 1]
+            elif self.lo > 0:
+                m_low = u[self.size - 1] / self.gammas[self.lo]
+            else:
+                m_low = u[self.size - 1]
+            mK = m_low / self.sw2
+            g = self.gammas[l]
+            R[i] = e0 - g * mK / alpha
+            R[i + 1] = e1 - (g / alpha) * (1 + w * mK)
+            zl = w / self.sw2
+        eb = u[self.size - 1]
+        if self.lo == 0:
+            g0 = self.gammas[0]
+            R[self.size - 1] = eb * (self.sx2 * (1 - g0 - g0 * zl * eb) - zl) - 1
+        else:
+            prof = self.profiles[self.lo - 1]
+            if mp:
+                tau = prof.mp_average(lambda c2, s2: s2 / (1 + s2 * eb))
+            else:
+                tau = (prof.w[:, None] * prof.s2[:, None] / (1 + prof.s2[:, None] * eb[None, :])).sum(0)
+            R[self.size - 1] = eb * (tau - zl) - self.gammas[self.lo]
+        return R
+
+    def initial(self, z, mp=False):
+        """Asymptotic values at large |z| (G ~ 1/z), layer by layer down the moved points."""
+        u = [None] * self.size
+        zl = z
+        for l in range(self.L, self.lo, -1):
+            prof = self.profiles[l - 1]
+            if mp:
+                alpha = prof.mp_average(lambda c2, s2: c2)
+                tau = prof.mp_average(lambda c2, s2: s2)
+            else:
+                alpha, tau = float((prof.w * prof.c2).sum()), float((prof.w * prof.s2).sum())
+            i = self.idx(l)
+            u[i] = -self.gammas[l] / zl
+            u[i + 1] = -self.gammas[l] * prof.q / zl   # e1 ~ -gamma q / z at infinity
+            zl = (zl - tau) / alpha / self.sw2
+        u[self.size - 1] = -1 / zl if self.lo == 0 else -self.gammas[self.lo] / zl
+        for k in self.top_slots():
+            u[k] = u[k] * z
+        return u
+
+
+def _newton_float(system, u, z, iters=40, tol=1e-14):
+    """Damped Newton on all points at once; returns (u, residual norm)."""
+    n, N = system.size, z.size
+    U = np.array(u, dtype=complex)
+
+    def F(V):
+        return np.array(system.residual(list(V), z), dtype=complex)
+
+    with np.errstate(all="ignore"):
+        R = F(U)
+        for _ in range(iters):
+            J = np.empty((N, n, n), dtype=complex)
+            for j in range(n):
+                h = 1e-7 * (1 + np.abs(U[j]))
+                V = U.copy()
+                V[j] = V[j] + h
+                J[:, :, j] = ((F(V) - R) / h).T
+            ok = np.all(np.isfinite(J), axis=(1, 2)) & np.all(np.isfinite(R), axis=0)
+            J[~ok] = np.eye(n)
+            rhs = np.where(ok[None, :], -R, 0).T[..., None]
+            try:
+                du = np.linalg.solve(J, rhs)[..., 0].T
+            except np.linalg.LinAlgError:
+                du = np.zeros_like(U)
+                for k in range(N):
+                    try:
+                        du[:, k] = np.linalg.solve(J[k], rhs[k])[:, 0]
+                    except np.linalg.LinAlgError:
+                        pass
+            r0 = np.sqrt((np.abs(R) ** 2).sum(0))
+            lam = np.ones(N)
+            for _bt in range(10):
+                V = U + lam * du
+                RV = F(V)
+                rn = np.sqrt((np.abs(RV) ** 2).sum(0))
+                bad = ~(rn <= r0 * (1 - 1e-4 * lam)) & (r0 > 1e-300)
+                if not bad.any():
+                    break
+                lam = np.where(bad, lam / 2, lam)
+            step = np.abs(lam * du) / (1 + np.abs(U))
+            U, R = V, RV
+            if np.nanmax(step) < tol:
+                break
+        res = np.sqrt((np.abs(R) ** 2).sum(0)) / (1 + np.sqrt((np.abs(U) ** 2).sum(0)))
+    return U, res
+
+
+class LayersLaw(Law):
+    r"""Limit law of :math:`M = \frac1m Y_LY_L^\top` for L layers (bias optional).
+
+    Parameters
+    ----------
+    profiles : list of Profile
+        One per layer (layer 1 first).
+    gammas : list of numbers
+        :math:`\gamma_\ell = m/n_\ell`, ℓ = 0..L.
+    sigma_w, sigma_x : number
+    dps : int
+    mean : number, optional
+        The first moment (:math:`\bar\theta_1^{(L)}`), used for the scale and as ``moments()[0]``.
+
+    Notes
+    -----
+    The module docstring gives the equations (Fan & Wang 2020; Piccolo & Schröder 2021 for the
+    bias; the deterministic equivalent of Wagner et al. 2012). The atom at 0 is
+    :math:`1 - \gamma_L r_L` with the rank fractions :math:`r_0 = \min(1, 1/\gamma_0)`,
+    :math:`r_\ell = \min(1/\gamma_\ell,\ 1 \text{ if } s \not\equiv 0 \text{ else } r_{\ell-1})`.
+    """
+
+    #: points of the continuation path from x + 50 i (|x| + scale) down to the real axis
+    steps = 32
+
+    def __init__(self, profiles, gammas, sigma_w=1, sigma_x=1, dps=15, mean=None):
+        super().__init__(dps)
+        if len(gammas) != len(profiles) + 1:
+            raise ValueError(f"need {len(profiles) + 1} ratios gamma_0..gamma_L, got {len(gammas)}")
+        self.profiles = list(profiles)
+        self.gammas = [float(g) for g in gammas]
+        self._gammas_exact = list(gammas)
+        self.sigma_w = sigma_w
+        self.sigma_x = sigma_x
+        self._mean = mean
+        self._sys = _System(self.profiles, self.gammas, float(sigma_w) ** 2, float(sigma_x) ** 2)
+
+    # -------------------------------------------------------------- pieces
+    def _mean_float(self):
+        if self._mean is not None:
+            return float(self._mean)
+        p = self.profiles[-1]
+        return float((p.w * (p.c2 * 1.0 + p.s2)).sum())
+
+    def _float_scale(self):
+        return max(self._mean_float(), 1e-12)
+
+    def _stieltjes_float(self, z):
+        z = np.asarray(z, dtype=complex)
+        flat = z.ravel()
+        out = np.full(flat.shape, np.nan + 0j)
+        # group by imaginary part: continuation to each Im z (boundary values when Im z == 0)
+        for y in np.unique(flat.imag):
+            sel = np.nonzero(flat.imag == y)[0]
+            out[sel] = self._g_at(flat[sel].real, y)
+        return out.reshape(z.shape)
+
+    def _g_at(self, x, y):
+        """G at x + i y (y >= 0) by continuation; points whose Newton residual stays large or whose
+        G leaves the lower half plane (a jump to another branch) are redone on a finer path."""
+        gL = self.gammas[-1]
+        g = np.full(x.shape, np.nan + 0j)
+        todo = np.arange(x.size)
+        steps = self.steps
+        while todo.size and steps <= 8 * self.steps:
+            u, res = self._continue(x[todo], y, steps)
+            zz = x[todo] + 1j * y
+            with np.errstate(all="ignore"):
+                gg = (-u[self._sys.top_index()] + 1 - gL) / np.where(zz == 0, 1e-300, zz)
+            ok = (res < 1e-9) & np.isfinite(gg) & (gg.imag <= 1e-9 * np.abs(gg))
+            g[todo[ok]] = gg[ok]
+            todo = todo[~ok]
+            steps *= 2
+        return g
+
+    def _continue(self, x, y, steps=None):
+        """Float unknowns at x + i y (y >= 0; y == 0 → boundary value, reached at Im ~ 1e-13 scale)."""
+        scale = self._float_scale()
+        gL = self.gammas[-1]
+        y0 = 50.0 * (np.abs(x) + scale)
+        floor = 1e-13 * scale if y == 0 else y
+        u = self._sys.initial(gL * (x + 1j * y0))
+        res = None
+        ts = np.linspace(0.0, 1.0, steps or self.steps)
+        for t in ts:
+            yy = y0 ** (1 - t) * floor ** t
+            # loose tolerance on the path, full accuracy at its end
+            U, res = _newton_float(self._sys, u, gL * (x + 1j * yy), tol=1e-14 if t == 1.0 else 1e-6)
+            u = list(U)
+        if y == 0:   # the boundary value itself: Newton on the real axis from the last point
+            U, res2 = _newton_float(self._sys, u, gL * (x + 0j))
+            take = res2 <= np.maximum(res, 1e-15)
+            U = np.where(take[None, :], U, np.array(u))
+            res = np.where(take, res2, res)
+            u = list(U)
+        return np.array(u), res
+
+    def _stieltjes_mp(self, z, seed):
+        x, y = float(mpmath.re(z)), float(mpmath.im(z))
+        u0, res = self._continue(np.array([x]), y)
+        if not res[0] < 1e-6:
+            raise NoConvergence(f"float continuation failed at z = {complex(z)}")
+        u = [mpmath.mpc(complex(v[0])) for v in u0]
+        gL = _to_mp(self._gammas_exact[-1])
+        zt = gL * z
+        sys_mp = _System(self.profiles, [_to_mp(g) for g in self._gammas_exact],
+                         _to_mp(self.sigma_w) ** 2, _to_mp(self.sigma_x) ** 2)
+        u = _newton_mp(sys_mp, u, zt)
+        ptop = u[sys_mp.top_index()]
+        return (-ptop + 1 - gL) / z
+
+    def _atom(self):
+        r = min(mpmath.mpf(1), 1 / _to_mp(self._gammas_exact[0]))
+        for l, p in enumerate(self.profiles, start=1):
+            cap = 1 / _to_mp(self._gammas_exact[l])
+            if p.linear_free:
+                r = min(cap, mpmath.mpf(1))
+            elif p.noise_free:
+                r = min(cap, r)
+            else:
+                r = min(cap, mpmath.mpf(1))
+        a = 1 - _to_mp(self._gammas_exact[-1]) * r
+        return a if a > 0 else mpmath.mpf(0)
+
+    def _support(self):
+        return [(mpmath.mpf(a), mpmath.mpf(b)) for a, b in self._support_float()]
+
+    def _support_float(self):
+        """Edges from a log + linear scan of the float density, refined by float bisection."""
+        if "support_float" in self._cache:
+            return self._cache["support_float"]
+        scale = self._float_scale()
+        hi = scale * 4.0
+        for _ in range(8):   # grow until the density vanishes on the top tenth
+            xs = np.linspace(hi * 0.5, hi, 60)
+            if np.all(self._rho(xs) <= 0):
+                break
+            hi *= 2
+        xs = np.unique(np.concatenate([np.geomspace(hi * 1e-9, hi * 0.02, 120),
+                                       np.linspace(hi * 0.02, hi, 600)]))
+        rho = self._rho(xs)
+        on = rho > 0
+        brackets = []          # (off, on) pairs around each edge
+        i, n = 0, len(xs)
+        while i < n:
+            if on[i]:
+                j = i
+                while j + 1 < n and on[j + 1]:
+                    j += 1
+                brackets.append((xs[i - 1], xs[i]) if i > 0 else (0.0, 0.0))
+                brackets.append((xs[j + 1], xs[j]) if j + 1 < n else (xs[j], xs[j]))
+                i = j + 1
+            else:
+                i += 1
+        ends = self._refine(brackets)
+        edges = [(ends[k], ends[k + 1]) for k in range(0, len(ends), 2)]
+        self._cache["support_float"] = edges
+        return edges
+
+    def _rho(self, xs):
+        g = self._stieltjes_float(np.asarray(xs, dtype=float) + 0j)
+        rho = -g.imag / np.pi
+        scale = np.maximum(np.abs(g), 1e-300)
+        with np.errstate(invalid="ignore"):
+            return np.where(np.isfinite(rho) & (rho > 1e-9 * scale), rho, 0.0)
+
+    def _refine(self, brackets, rounds=5, k=20):
+        """All edges at once by multisection: each round splits every bracket into k cells."""
+        off = np.array([b[0] for b in brackets], dtype=float)
+        on = np.array([b[1] for b in brackets], dtype=float)
+        if off.size == 0:
+            return []
+        for _ in range(rounds):
+            t = np.linspace(0.0, 1.0, k + 1)[1:-1]
+            pts = off[:, None] + (on - off)[:, None] * t[None, :]
+            inside = self._rho(pts.ravel()).reshape(pts.shape) > 0
+            # first point (from the off side) that is inside
+            first = np.where(inside.any(axis=1), inside.argmax(axis=1), k - 1)
+            new_on = np.where(first < k - 1, pts[np.arange(len(off)), np.minimum(first, k - 2)], on)
+            new_off = np.where(first > 0, pts[np.arange(len(off)), np.maximum(first - 1, 0)], off)
+            new_off = np.where(first == 0, off, new_off)
+            off, on = new_off, new_on
+        return list(0.5 * (off + on))
+
+    def _moments(self, k):
+        """Float path: the density's moments by the float tanh-sinh rule (~1e-13; no closed form is
+        used here). mpmath path: None (the base class integrates the mp density)."""
+        if not self.is_float:
+            return None
+        out = []
+        for j in range(1, k + 1):
+            s = mpmath.mpf(0)
+            for a, b in self.support_mp:
+                s += self._integrate(a, b, weight=lambda t, j=j: t ** j, exact_mp=False)
+            out.append(s)
+        return out
+
+    def _scale(self):
+        sup = self._support_float()
+        return max([b for _, b in sup] + [self._float_scale()])
+
+
+def _newton_mp(system, u, z, iters=60):
+    """Newton at the current mpmath precision with a finite-difference Jacobian."""
+    n = system.size
+    eps = mpmath.mpf(2) ** (-mpmath.mp.prec)
+    h0 = mpmath.sqrt(eps)
+    for _ in range(iters):
+        R = system.residual(u, z, mp=True)
+        J = mpmath.matrix(n, n)
+        for j in range(n):
+            h = h0 * (1 + abs(u[j]))
+            v = list(u)
+            v[j] = v[j] + h
+            Rv = system.residual(v, z, mp=True)
+            for i in range(n):
+                J[i, j] = (Rv[i] - R[i]) / h
+        du = mpmath.lu_solve(J, mpmath.matrix([-r for r in R]))
+        u = [u[i] + du[i] for i in range(n)]
+        size = max(abs(du[i]) / (1 + abs(u[i])) for i in range(n))
+        if size < eps * 2 ** 8:
+            R = system.residual(u, z, mp=True)
+            if max(abs(r) for r in R) < eps * 2 ** 16 * (1 + max(abs(v) for v in u)):
+                return u
+    raise NoConvergence(f"mpmath Newton for the layers law did not converge at z = {complex(z)}")

@@ -1,0 +1,136 @@
+"""Several layers: L = 1 is the one-layer quartic, θ2 = 0 is Marchenko–Pastur at every depth, and
+2- and 3-layer laws agree with Monte Carlo samples (tanh, centred ReLU, |x| with θ2 = 0)."""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+from nrmt.models.layers import Layers
+from nrmt.models.one_layer import OneLayer
+
+
+def law_cdf(law, x):
+    """CDF on a sorted grid from the float density (trapezoid) plus the atom: independent of the
+    Law's own CDF machinery."""
+    rho = law.density(x)
+    F = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(x))])
+    return F + law.atom
+
+
+def ks(sample, x, F):
+    e = np.sort(sample)
+    n = e.size
+    Fe = np.interp(e, x, F)
+    return float(np.max(np.maximum(np.arange(1, n + 1) / n - Fe, Fe - np.arange(n) / n)))
+
+
+def grid_for(hi):
+    return np.unique(np.concatenate([np.geomspace(hi * 1e-7, hi * 0.01, 250),
+                                     np.linspace(hi * 0.01, hi, 1200)]))
+
+
+def mp_density(x, ratio, scale):
+    """Marchenko–Pastur density of ratio c = n_L/m and scale s (closed form)."""
+    a, b = scale * (1 - math.sqrt(ratio)) ** 2, scale * (1 + math.sqrt(ratio)) ** 2
+    x = np.asarray(x, dtype=float)
+    inside = (x > a) & (x < b)
+    out = np.zeros_like(x)
+    out[inside] = np.sqrt((b - x[inside]) * (x[inside] - a)) / (2 * math.pi * ratio * scale * x[inside])
+    return out
+
+
+# ------------------------------------------------------------------ L = 1 is the PW quartic
+def test_one_layer_equals_quartic_float():
+    model = Layers("tanh(x)", 0.5, [0.8], sigma_w=1.2, sigma_x=0.9)
+    ref = OneLayer("tanh(x)", 0.5, 0.8, sigma_w=1.2, sigma_x=0.9).law()
+    z = np.array([0.3 + 0.2j, 1.1 + 0.01j, 2.0 + 1j, 4.0 + 0.5j, 0.05 + 0.3j])
+    g = model.law().stieltjes(z)
+    assert np.max(np.abs(g - ref.stieltjes(z)) / np.abs(g)) < 1e-12
+    x = np.array([0.1, 0.5, 1.0, 2.0])
+    assert np.max(np.abs(model.law().density(x) - ref.density(x))) < 1e-12
+
+
+@pytest.mark.parametrize("dps", [30])
+def test_one_layer_equals_quartic_mp(dps):
+    # ReLU: exact constants, so both sides hold dps digits
+    model = Layers("relu", 2, [0.5], sigma_w=1, sigma_x=1)
+    ref = OneLayer("relu", 2, 0.5).law(dps=dps)
+    z = mpmath.mpc("0.7", "0.25")
+    g = model.law(dps=dps).stieltjes(z)
+    with mpmath.workdps(dps):
+        assert abs(g - ref.stieltjes(z)) <= mpmath.mpf(10) ** (-dps + 1) * abs(g)
+
+
+def test_linear_activation_is_product_wishart():
+    # f(x) = x (no fresh noise): the product-Wishart cubic of B's one-layer law, and its atom
+    # 1 - psi min(1, 1/phi) when n1 > min(n0, m)
+    law = Layers("x", 2, [0.5]).law()
+    ref = OneLayer("x", 2, 0.5).law()
+    z = np.array([0.5 + 0.3j, 2.0 + 0.1j])
+    assert np.max(np.abs(law.stieltjes(z) - ref.stieltjes(z))) < 1e-11
+    assert law.atom == pytest.approx(1 - 0.5 * min(1, 1 / 2))
+
+
+# ------------------------------------------------------------------ theta2 = 0: MP at every depth
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_theta2_zero_is_marchenko_pastur_at_every_depth(depth):
+    # |x| is even, so theta2 = 0 at every variance; theta1(sigma) = sigma^2 (1 - 2/pi) exactly
+    psi = [0.8, 1.25, 0.5][:depth]
+    sw, sx, phi = 1.3, 0.9, 0.6
+    model = Layers("abs(x)", phi, psi, sigma_w=sw, sigma_x=sx)
+    theta1 = sx ** 2
+    for _ in range(depth):
+        theta1 = sw ** 2 * theta1 * (1 - 2 / math.pi)
+    ratio = phi / np.prod(psi)                      # n_L / m
+    layers = model.layer_constants()
+    assert abs(layers[-1]["theta1"] - theta1) < 1e-12 and layers[-1]["theta2"] < 1e-20
+    law = model.law()
+    x = np.linspace(0.01, 3.0, 40) * theta1 * (1 + math.sqrt(ratio)) ** 2 / 2.5
+    assert np.max(np.abs(law.density(x) - mp_density(x, ratio, theta1))) < 1e-9 / theta1
+    assert abs(law.atom - max(0.0, 1 - 1 / ratio)) < 1e-14
+
+
+# ------------------------------------------------------------------ Monte Carlo, 2 and 3 layers
+CASES = [
+    ("tanh(x)", [0.8, 1.25]),
+    ("abs(x)", [0.8, 1.25]),
+    ("relu", [1.0, 0.8, 1.25]),
+]
+
+
+@pytest.mark.parametrize("act,psi", CASES, ids=[f"{a}-L{len(p)}" for a, p in CASES])
+def test_layers_agree_with_monte_carlo(act, psi):
+    model = Layers(act, 0.5, psi, sigma_w=1.2, sigma_x=0.9)
+    sample = model.sample(300, trials=2, rng=7)
+    law = model.law()
+    x = grid_for(1.3 * sample.max())
+    F = law_cdf(law, x)
+    assert abs(F[-1] - 1) < 5e-3                   # the density integrates to 1 - atom
+    d = ks(sample, x, F)
+    # eigenvalues are rigid: finite-n KS of such samples is ~0.01; Marchenko-Pastur with the right
+    # mean (the wrong law when theta2 > 0) is far outside that
+    assert d < 0.03, d
+    if act != "abs(x)":
+        c = model.layer_constants()[-1]["theta1"]        # m1 = theta1 of the last layer
+        ratio = (1 / 0.5) ** -1 / np.prod(psi)
+        rho_mp = mp_density(x, ratio, c)
+        F_mp = np.concatenate([[0.0], np.cumsum(0.5 * (rho_mp[1:] + rho_mp[:-1]) * np.diff(x))])
+        F_mp += max(0.0, 1 - 1 / ratio)
+        assert ks(sample, x, F_mp) > 2 * d
+
+
+def test_describe_has_layers():
+    d = Layers("tanh(x)", 0.5, [1, 2], sigma_w=1.5).describe()
+    assert all({"q", "theta1", "theta2"} <= set(layer) for layer in d["layers"])
+    assert d["layers"][0]["q"] == pytest.approx(2.25)
+    assert d["layers"][1]["q"] == pytest.approx(2.25 * d["layers"][0]["theta1"])
+
+
+@pytest.mark.parametrize("bad", [dict(phi=0), dict(psi=[]), dict(psi=[1, -2]), dict(sigma_b=-1)])
+def test_refusals(bad):
+    args = dict(activation="tanh(x)", phi=0.5, psi=[1])
+    args.update(bad)
+    with pytest.raises(ValueError):
+        Layers(**args)

@@ -1,0 +1,442 @@
+r"""Bias constants: the Gaussian constants of :math:`f(\cdot + \beta)` as functions of the bias β.
+
+With an additive bias the pre-activation of row :math:`i` is :math:`\sigma\xi + b_i`
+(:math:`\xi \sim N(0,1)`, :math:`b_i \sim N(0, \sigma_b^2)` iid). Row by row the constants are
+
+.. math::
+    \mu(\beta) = \mathbb E f(\sigma\xi + \beta),\qquad
+    \theta_1(\beta) = \mathbb E f(\sigma\xi+\beta)^2 - \mu(\beta)^2,
+
+.. math::
+    c(\beta) = \mathbb E f'(\sigma\xi + \beta) = \frac{\mathbb E[\xi f(\sigma\xi+\beta)]}{\sigma},
+    \qquad \theta_2(\beta) = \sigma^2 c(\beta)^2 = \bigl(\mathbb E[\xi f(\sigma\xi+\beta)]\bigr)^2
+
+(the Stein form needs no derivative, so kinks are fine). At β = 0 they are the one-layer
+constants of :mod:`nrmt.theory.constants`. The *averaged* constants over
+:math:`\beta\sim N(0,\sigma_b^2)` are :math:`\bar\theta_1 = \mathbb E_\beta\theta_1(\beta)`,
+:math:`\bar\theta_2 = \mathbb E_\beta\theta_2(\beta)` — the constants with which Piccolo &
+Schröder's bias theorem is stated (as recalled in ``shared/theory/deep.md``; the definition of
+their bias constants is to be matched to the paper's PDF). nrmt's bias law
+(:mod:`nrmt.numerics.bias_law`) uses the whole profile :math:`\beta\mapsto(c(\beta)^2,
+\theta_1(\beta) - \theta_2(\beta))`, which Monte Carlo supports; the averaged-constant quartic is
+available for comparison and is measurably off for σ_b ≳ 0.5 (``docs/bias-layers.md``).
+
+The outlier: without row-wise centring, :math:`Y = \mu(b)1^\top + \tilde Y` and
+:math:`\frac1m\|\mu(b)1^\top\|^2 = \|\mu(b)\|^2 \approx n_1\,\mathbb E_\beta\mu(\beta)^2`, the
+leading-order location of the one outlier of :math:`M`.
+
+References
+----------
+.. [PS] V. Piccolo and D. Schröder, "Analysis of one-hidden-layer neural networks via the resolvent
+   method", NeurIPS 2021, arXiv:2105.05115 (model with additive rank-one bias; the key finding that
+   no activation is isospectral with bias).
+.. [Stein] C. Stein, Ann. Statist. 9 (1981), Lemma 1.
+"""
+
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy
+from sympy import Symbol
+
+from nrmt.theory.activations import Activation, X, as_activation
+from nrmt.theory.gaussian import Z, gaussian_expectation
+
+__all__ = [
+    "BETA",
+    "BiasConstants",
+    "AveragedConstants",
+    "bias_constants",
+    "bias_functions",
+    "averaged_constants",
+    "slope_curve",
+    "BiasProfileMP",
+    "gauss_hermite",
+    "float_profile",
+]
+
+#: The symbol of the bias value in closed forms.
+BETA = Symbol("beta", real=True)
+
+_GUARD = 10
+
+
+def _sym(v):
+    """A numeric shift as a sympy number (mpf → sympy Float at the working precision): works around
+    ``to_sympy_number`` dropping the sign of a negative mpf (reported to engineer A)."""
+    if isinstance(v, mpmath.mpf):
+        digits = max(mpmath.mp.dps, 15) + 5
+        return sympy.Float(mpmath.nstr(v, digits, strip_zeros=False), digits)
+    return v
+
+
+def _square(act):
+    if act.expr is not None:
+        return Activation(act.expr ** 2)
+    f = act.mp_function()
+    return Activation(lambda x: f(x) ** 2)
+
+
+def _check_sigma(sigma, name="sigma"):
+    try:
+        value = mpmath.mpf(sigma) if not isinstance(sigma, sympy.Basic) else sigma
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {sigma!r}") from None
+    if not isinstance(value, sympy.Basic) and not value > 0:
+        raise ValueError(f"{name} must be > 0, got {sigma}")
+    return sigma
+
+
+@dataclass(frozen=True)
+class BiasConstants:
+    """The constants of f(· + β) at one bias value (module docstring).
+
+    Attributes
+    ----------
+    beta, sigma : numbers
+    dps : int
+    mean, second_moment, slope, theta1, theta2 : mpf
+        μ(β), E f(σξ+β)², c(β) = E f′(σξ+β), θ1(β), θ2(β) = σ² c(β)².
+    exact : dict
+        Closed forms (sympy, in numbers) where the exact engine found them, else None.
+    """
+
+    beta: object
+    sigma: object
+    dps: int
+    mean: object
+    second_moment: object
+    slope: object
+    theta1: object
+    theta2: object
+    exact: dict = field(default_factory=dict)
+
+
+def _expect(act, sigma, shift, dps, exact, weight=None):
+    r = gaussian_expectation(act, sigma=_sym(sigma), shift=_sym(shift), dps=dps + _GUARD,
+                             exact=exact, weight=weight)
+    return r.value, r.exact
+
+
+def bias_constants(activation, beta, sigma=1, dps=15, exact=True):
+    r"""μ(β), θ1(β), c(β) and θ2(β) at one bias value, to ``dps`` digits (exact when possible).
+
+    Parameters
+    ----------
+    activation : Activation, str, sympy.Expr or callable
+    beta : number
+        The bias value β.
+    sigma : number > 0
+        Standard deviation of the weight part of the pre-activation (σ_w σ_x at layer 1).
+    dps : int
+    exact : bool
+        Try closed forms first (A's exact engine).
+
+    Returns
+    -------
+    BiasConstants
+
+    Notes
+    -----
+    .. math:: c(\beta) = \mathbb E[\xi f(\sigma\xi+\beta)]/\sigma, \quad
+              \theta_2(\beta) = \sigma^2 c(\beta)^2 \quad (\text{Stein's lemma})
+
+    Examples
+    --------
+    >>> k = bias_constants("relu", 0)            # ReLU at beta = 0: c = 1/2, theta2 = 1/4
+    >>> k.slope, k.theta2
+    (mpf('0.5'), mpf('0.25'))
+    >>> k = bias_constants("abs(x)", 1, dps=20)  # c(beta) = 2 Phi(beta) - 1 = erf(1/sqrt 2)
+    >>> mpmath.nstr(k.slope, 15)
+    '0.682689492137086'
+    """
+    act = as_activation(activation)
+    _check_sigma(sigma)
+    with mpmath.workdps(dps + _GUARD):
+        mu, mu_x = _expect(act, sigma, beta, dps, exact)
+        m2, m2_x = _expect(_square(act), sigma, beta, dps, exact)
+        st, st_x = _expect(act, sigma, beta, dps, exact, weight=Z)
+        sig = mpmath.mpf(sigma) if not isinstance(sigma, sympy.Basic) else mpmath.mpf(sympy.N(sigma, dps + _GUARD))
+        slope = st / sig
+        theta1 = m2 - mu ** 2
+        theta2 = st ** 2
+    closed = {
+        "mean": mu_x, "second_moment": m2_x,
+        "slope": None if st_x is None else sympy.simplify(st_x / sympy.sympify(sigma)),
+        "theta1": None if (mu_x is None or m2_x is None) else sympy.simplify(m2_x - mu_x ** 2),
+        "theta2": None if st_x is None else sympy.expand(st_x ** 2),
+    }
+    with mpmath.workdps(dps):
+        return BiasConstants(beta, sigma, dps, +mu, +m2, +slope, +theta1, +theta2, closed)
+
+
+def bias_functions(activation, sigma=1):
+    r"""Closed forms of μ(β), E f², c(β), θ1(β), θ2(β) as sympy expressions in :data:`BETA`.
+
+    Entries are ``None`` where the exact engine finds no closed form (use :func:`bias_constants`
+    numerically then).
+
+    Examples
+    --------
+    >>> fs = bias_functions("relu")
+    >>> sympy.simplify(fs["slope"] - (1 + sympy.erf(BETA / sympy.sqrt(2))) / 2)
+    0
+    """
+    act = as_activation(activation)
+    out = {}
+    for key, a, w in (("mean", act, None), ("second_moment", _square(act), None), ("stein", act, Z)):
+        try:
+            r = gaussian_expectation(a, sigma=sigma, shift=BETA, dps=15, exact=True, weight=w)
+            out[key] = r.exact
+        except Exception:  # no closed form with a symbolic shift
+            out[key] = None
+    s = sympy.sympify(sigma)
+    out["slope"] = None if out["stein"] is None else sympy.simplify(out["stein"] / s)
+    out["theta1"] = (None if out["mean"] is None or out["second_moment"] is None
+                     else sympy.simplify(out["second_moment"] - out["mean"] ** 2))
+    out["theta2"] = None if out["stein"] is None else sympy.simplify(out["stein"] ** 2)
+    out.pop("stein")
+    return out
+
+
+class BiasProfileMP:
+    r"""β ↦ (μ(β), θ1(β), c(β)², s(β)²) at mpmath precision, memoised per node and precision.
+
+    Used for the averages :math:`\mathbb E_\beta\, g(c^2, s^2)` over :math:`\beta\sim N(0,
+    \sigma_b^2)` by ``mpmath.quad`` (tanh-sinh on ]-∞, 0] and [0, ∞[): the nodes repeat from one
+    call to the next at the same precision, so each node's two Gaussian quadratures run once.
+
+    Parameters
+    ----------
+    activation : Activation or spec
+    sigma : number > 0
+        Weight part of the pre-activation standard deviation.
+    sigma_b : number >= 0
+    """
+
+    def __init__(self, activation, sigma, sigma_b):
+        self.act = as_activation(activation)
+        self.sq = _square(self.act)
+        self.sigma = sigma
+        self.sigma_b = sigma_b
+        self._memo = {}
+
+    def at(self, beta):
+        """(μ, θ1, c², s²) at one β (mpf), at the current precision."""
+        prec = mpmath.mp.prec
+        key = (prec, beta)
+        if key not in self._memo:
+            dps = mpmath.mp.dps
+            mu = _robust(self.act, self.sigma, beta, dps)
+            m2 = _robust(self.sq, self.sigma, beta, dps)
+            st = _robust(self.act, self.sigma, beta, dps, weight=Z)
+            sig2 = mpmath.mpf(self.sigma) ** 2
+            theta1 = m2 - mu ** 2
+            c2 = st ** 2 / sig2
+            s2 = max(theta1 - st ** 2, mpmath.mpf(0))
+            self._memo[key] = (mu, theta1, c2, s2)
+        return self._memo[key]
+
+    def average(self, g, nodes=None):
+        r""":math:`\mathbb E_\beta\, g(\mu, \theta_1, c^2, s^2)` at the current precision.
+
+        Gauss–Hermite in β with ``nodes`` nodes (default ``dps + 20``), the nodes refined to the
+        working precision (:func:`gauss_hermite`).
+        """
+        sb = mpmath.mpf(self.sigma_b)
+        if sb == 0:
+            return g(*self.at(mpmath.mpf(0)))
+        n = nodes or (mpmath.mp.dps + 20)
+        xs, ws = gauss_hermite(n)
+        return mpmath.fsum(w * g(*self.at(sb * x)) for x, w in zip(xs, ws))
+
+
+def gauss_hermite(n):
+    r"""Nodes and weights of the n-point Gauss–Hermite rule for :math:`N(0,1)` (weights sum to 1),
+    at the current mpmath precision: numpy's float nodes refined by Newton on :math:`He_n`.
+
+    >>> xs, ws = gauss_hermite(5)
+    >>> mpmath.nstr(mpmath.fsum(w * x**4 for x, w in zip(xs, ws)), 15)
+    '3.0'
+    """
+    import numpy as np
+
+    key = (n, mpmath.mp.prec)
+    if key in _GH_CACHE:
+        return _GH_CACHE[key]
+    x0, _ = np.polynomial.hermite_e.hermegauss(n)
+
+    def he(x):
+        p0, p1 = mpmath.mpf(1), x
+        for k in range(1, n):
+            p0, p1 = p1, x * p1 - k * p0
+        return p1, p0          # He_n, He_{n-1}
+
+    xs, ws = [], []
+    eps = mpmath.mpf(2) ** (-mpmath.mp.prec + 6)
+    for v in x0:
+        x = mpmath.mpf(float(v))
+        for _ in range(100):
+            pn, pm = he(x)
+            dx = pn / (n * pm)
+            x -= dx
+            if abs(dx) <= eps * (1 + abs(x)):
+                break
+        pn, pm = he(x)
+        xs.append(x)
+        ws.append(mpmath.factorial(n - 1) / (n * pm ** 2))
+    _GH_CACHE[key] = (xs, ws)
+    return xs, ws
+
+
+_GH_CACHE = {}
+
+
+def _robust(act, sigma, beta, dps, weight=None):
+    """E[weight f(σξ+β)] to ``dps`` digits, or — for a tiny value at a far node, where a relative
+    criterion cannot be met — to fewer digits (its absolute error stays far below the node's
+    Gaussian weight)."""
+    from nrmt.theory.errors import NoConvergence
+
+    d = dps
+    while True:
+        try:
+            return gaussian_expectation(act, sigma=_sym(sigma), shift=_sym(beta), dps=d,
+                                        exact=False, weight=weight).value
+        except NoConvergence:
+            if d <= 8:
+                raise
+            d = max(8, d // 2)
+
+
+@dataclass(frozen=True)
+class AveragedConstants:
+    r"""Averages over :math:`\beta\sim N(0,\sigma_b^2)` (module docstring).
+
+    Attributes
+    ----------
+    theta1, theta2 : mpf
+        :math:`\bar\theta_1 = \mathbb E\theta_1(\beta)`, :math:`\bar\theta_2 = \mathbb E\theta_2(\beta)`.
+    theta1_sq : mpf
+        :math:`\mathbb E\theta_1(\beta)^2` (the profile's spread: ≥ θ̄1², equal iff θ1(β) is constant).
+    mean_square : mpf
+        :math:`\mathbb E\mu(\beta)^2` (outlier location per row, see the module docstring).
+    """
+
+    sigma: object
+    sigma_b: object
+    dps: int
+    theta1: object
+    theta2: object
+    theta1_sq: object
+    mean_square: object
+
+
+def averaged_constants(activation, sigma=1, sigma_b=1, dps=15):
+    r"""The constants averaged over the bias law, to ``dps`` digits (``mpmath.quad`` in β).
+
+    Examples
+    --------
+    >>> a = averaged_constants("x**3 - 3*x", sigma=1, sigma_b=0)   # no bias: theta2 = 0
+    >>> a.theta1, a.theta2
+    (mpf('6.0'), mpf('0.0'))
+    >>> a = averaged_constants("abs(x)", sigma=1, sigma_b=1)        # E theta1 = 2 - E mu^2 < 2
+    >>> bool(a.theta2 > 0 and a.theta1 < 2)
+    True
+    """
+    _check_sigma(sigma)
+    if not float(sigma_b) >= 0:
+        raise ValueError(f"sigma_b must be >= 0, got {sigma_b}")
+    if float(sigma_b) == 0:
+        from nrmt.theory.constants import constants
+
+        k = constants(activation, sigma=sigma, dps=dps)
+        with mpmath.workdps(dps):
+            return AveragedConstants(sigma, sigma_b, dps, k.theta1, k.theta2, +k.theta1 ** 2,
+                                     +k.mean ** 2)
+    if dps <= 15:
+        return _averaged_float(activation, sigma, sigma_b, dps)
+    prof = BiasProfileMP(activation, sigma, sigma_b)
+    with mpmath.workdps(dps + _GUARD):
+        sig2 = mpmath.mpf(sigma) ** 2
+        t1 = prof.average(lambda mu, th1, c2, s2: th1)
+        t2 = prof.average(lambda mu, th1, c2, s2: sig2 * c2)
+        t1sq = prof.average(lambda mu, th1, c2, s2: th1 ** 2)
+        ms = prof.average(lambda mu, th1, c2, s2: mu ** 2)
+    with mpmath.workdps(dps):
+        return AveragedConstants(sigma, sigma_b, dps, +t1, +t2, +t1sq, +ms)
+
+
+def _averaged_float(activation, sigma, sigma_b, dps, nodes=80):
+    """Float path of :func:`averaged_constants` (Gauss–Hermite in β, float Gaussian expectations)."""
+    import numpy as np
+
+    from nrmt.theory.gaussian import gaussian_expectation_float
+
+    act = as_activation(activation)
+    prof = float_profile(act, float(sigma) ** 2, float(sigma_b), nodes=nodes)
+    t1 = float((prof["weights"] * prof["theta1"]).sum())
+    t2 = float((prof["weights"] * prof["c2"]).sum()) * float(sigma) ** 2
+    t1sq = float((prof["weights"] * prof["theta1"] ** 2).sum())
+    ms = float((prof["weights"] * prof["mean"] ** 2).sum())
+    with mpmath.workdps(dps):
+        return AveragedConstants(sigma, sigma_b, dps, +mpmath.mpf(t1), +mpmath.mpf(t2),
+                                 +mpmath.mpf(t1sq), +mpmath.mpf(ms))
+
+
+def float_profile(activation, q, sigma_b, nodes=64):
+    r"""Float64 profile at the Gauss–Hermite nodes in β: dict of ndarrays ``beta, weights, mean,
+    theta1, c2, s2`` (c² = c(β)², s² = θ1(β) − q c(β)²), from
+    :func:`nrmt.theory.gaussian.gaussian_expectation_float` (kinks split). Without bias one node.
+
+    >>> p = float_profile("relu", 1.0, 0.0)
+    >>> float(p["c2"][0]), round(float(p["theta1"][0]), 12) == round(0.5 - 1 / (2 * 3.141592653589793), 12)
+    (0.25, True)
+    """
+    import numpy as np
+
+    from nrmt.theory.gaussian import gaussian_expectation_float
+
+    act = as_activation(activation)
+    if float(sigma_b) > 0:
+        x, w = np.polynomial.hermite_e.hermegauss(nodes)
+        w = w / w.sum()
+        betas = float(sigma_b) * x
+    else:
+        betas, w = np.zeros(1), np.ones(1)
+    s = float(q) ** 0.5
+    if act.expr is not None:
+        f_sq = Activation(act.expr ** 2)
+        f_x = Activation(X * act.expr)
+    else:
+        fn = act.numpy_function()
+        f_sq = lambda u: fn(u) ** 2  # noqa: E731
+        f_x = lambda u: u * fn(u)  # noqa: E731
+    ev = act if act.expr is not None else act.numpy_function()
+    mu = np.atleast_1d(gaussian_expectation_float(ev, s, betas))
+    m2 = np.atleast_1d(gaussian_expectation_float(f_sq, s, betas))
+    xf = np.atleast_1d(gaussian_expectation_float(f_x, s, betas))
+    c = (xf - betas * mu) / float(q)           # E[Z f(sZ+b)]/s = (E[x f] - b E f)/s^2
+    theta1 = m2 - mu ** 2
+    s2 = np.maximum(theta1 - float(q) * c ** 2, 0.0)
+    return {"beta": betas, "weights": w, "mean": mu, "theta1": theta1, "c2": c ** 2, "s2": s2}
+
+
+def slope_curve(activation, betas, sigma=1, dps=15, exact=False):
+    r"""c(β) = E f′(σξ + β) on a list of β values (the bias isospectrality evidence).
+
+    Examples
+    --------
+    >>> [mpmath.nstr(c, 6) for c in slope_curve("abs(x)", [-1, 0, 1])]
+    ['-0.682689', '0.0', '0.682689']
+    """
+    act = as_activation(activation)
+    out = []
+    with mpmath.workdps(dps + _GUARD):
+        sig = mpmath.mpf(sigma)
+        for b in betas:
+            st = gaussian_expectation(act, sigma=_sym(sigma), shift=_sym(b), dps=dps + _GUARD,
+                                      exact=exact, weight=Z).value
+            out.append(st / sig)
+    with mpmath.workdps(dps):
+        return [+v for v in out]
