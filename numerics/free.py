@@ -565,6 +565,7 @@ class FreeProduct:
         u = [mpmath.mpc(x) for x in u]
         tol = mpmath.eps * 256 if tol is None else tol
         two_pi = 2 * mpmath.pi
+        prev_step = None
         for _ in range(maxiter):
             w = v - 1
             logs, dF0 = self._closed_terms(w, v, mpmath)
@@ -593,9 +594,16 @@ class FreeProduct:
                     scale = min(scale, damp * abs(u[j]) / abs(du[j]))
             v += scale * dv
             u = [u[j] + scale * du[j] for j in range(len(u))]
-            if scale == 1 and abs(dv) <= tol * min(abs(v), abs(v - 1)) and all(
+            step = abs(dv) / min(abs(v), abs(v - 1))
+            if scale == 1 and step <= tol and all(
                     abs(du[j]) <= tol * abs(u[j]) for j in range(len(u))):
                 return v, u
+            # next to a double root (a support edge) the attainable accuracy is eps/|F'|: stop
+            # when the full steps are below sqrt(eps) and no longer shrink (rounding level)
+            if scale == 1 and step <= mpmath.sqrt(mpmath.eps) and prev_step is not None \
+                    and step >= prev_step / 4:
+                return v, u
+            prev_step = step if scale == 1 else None
         raise NoConvergence(
             f"free-product Newton did not converge at z = {mpmath.nstr(z, 8)} "
             f"within {maxiter} iterations")

@@ -634,7 +634,27 @@ class JacobianLaw(Law):
                 raise NoConvergence(f"no float start for the Jacobian law at z = {complex(z)}")
             state = (mpmath.mpc(w0), [mpmath.mpc(v) for v in u0])
         fp = self._product_mp()
-        w, u = fp.newton_mp(1 / z, state[0], state[1], maxiter=200)
+        v0, u0 = state
+        if real and abs(mpmath.im(v0)) <= mpmath.mpf(10) ** (-mpmath.mp.dps // 2) * abs(v0):
+            # a real start cannot reach a complex root (Newton keeps real iterates real): next to
+            # an edge, where float cannot tell the two, nudge it towards Im v < 0 (Im G < 0)
+            v0 = mpmath.mpc(mpmath.re(v0), -mpmath.mpf(10) ** (-mpmath.mp.dps // 2) * abs(v0))
+        try:
+            w, u = fp.newton_mp(1 / z, v0, u0, maxiter=200)
+        except NoConvergence:
+            if not real:
+                raise
+            # next to an edge the start may sit between the two conjugate roots, where the
+            # Jacobian nearly vanishes: restart below the real axis at a few distances
+            for k in (4, 8, 12, 16, 24, 32):
+                try:
+                    v1 = mpmath.mpc(mpmath.re(v0), -mpmath.mpf(10) ** (-k) * abs(v0))
+                    w, u = fp.newton_mp(1 / z, v1, u0, maxiter=200)
+                    break
+                except NoConvergence:
+                    continue
+            else:
+                raise
         if real and mpmath.im(w) > 0:
             w, u = mpmath.conj(w), [mpmath.conj(v) for v in u]
         self._mp_state[key] = (w, u)

@@ -143,3 +143,13 @@ def test_orthogonal_relu_depth_two_is_arcsine(dps):
             assert abs(law.density(y) - exact) < mpmath.mpf(10) ** (-dps + 2) * exact
     with pytest.raises(ValueError, match="purely atomic"):
         Jacobian("relu", 1, "1.4", weights="orthogonal").law()
+
+
+def test_cdf_at_30_digits_relu_depth_one():
+    law = Jacobian("relu", 1, sympy.sqrt(2)).law(dps=30)
+    c = law.cdf("1")
+    with mpmath.workdps(45):
+        a, b = 2 * (1 - 1 / mpmath.sqrt(2)) ** 2, 2 * (1 + 1 / mpmath.sqrt(2)) ** 2
+        exact = mpmath.mpf(1) / 2 + mpmath.quad(
+            lambda x: mpmath.sqrt((b - x) * (x - a)) / (4 * mpmath.pi * x), [a, 1])
+        assert abs(c - exact) < mpmath.mpf(10) ** -29
