@@ -48,6 +48,15 @@ def test_monte_carlo_agreement_gaussian_and_rademacher(f, sw, sb, L, bias):
     assert s.floor > 0 and 0 <= s.below_floor < 1
 
 
+def test_universality_uniform_and_student_t():
+    model = Jacobian("tanh", 4, "1.29922096680185", "0.195041536887065")
+    law = model.law()
+    bound = 1.63 / math.sqrt(N * TRIALS)
+    for entries, seed in (("uniform", 4), ("student-t:8", 5)):
+        ks, _ = _ks(model, law, entries, seed)
+        assert ks < bound, (entries, ks, bound)
+
+
 def test_orthogonal_weights_give_a_different_law():
     f, sw, sb, L = "tanh", "1.29922096680185", "0.195041536887065", 4
     iid, orth = Jacobian(f, L, sw, sb), Jacobian(f, L, sw, sb, weights="orthogonal")
