@@ -317,7 +317,7 @@ class LayersLaw(Law):
     """
 
     #: points of the continuation path from x + 50 i (|x| + scale) down to the real axis
-    steps = 32
+    steps = 60
 
     def __init__(self, profiles, gammas, sigma_w=1, sigma_x=1, dps=15, mean=None):
         super().__init__(dps)
@@ -358,7 +358,7 @@ class LayersLaw(Law):
         g = np.full(x.shape, np.nan + 0j)
         todo = np.arange(x.size)
         steps = self.steps
-        while todo.size and steps <= 8 * self.steps:
+        while todo.size and steps <= 4 * self.steps:
             u, res = self._continue(x[todo], y, steps)
             zz = x[todo] + 1j * y
             with np.errstate(all="ignore"):

@@ -13,9 +13,12 @@ the same conventions.
 
 Examples
 --------
->>> model = Layers("x**3 - 3*x", phi=0.5, psi=[1, 1])   # theta2 = 0: Marchenko-Pastur, ratio 2
->>> [round(e, 9) for e in model.law().support[0]]       # 6 (1 -+ sqrt 2)^2 ... after 2 layers
-[0.0, 3.0]
+>>> import math
+>>> model = Layers("abs(x)", phi=0.5, psi=[1, 1])    # |x| is even: theta2 = 0 at every layer
+>>> t1 = (1 - 2 / math.pi) ** 2                      # theta1 after two layers (sigma_w = sigma_x = 1)
+>>> lo, hi = model.law().support[0]                  # Marchenko-Pastur, ratio n_L/m = 1/2
+>>> abs(lo - t1 * (1 - 0.5 ** 0.5) ** 2) < 1e-9, abs(hi - t1 * (1 + 0.5 ** 0.5) ** 2) < 1e-9
+(True, True)
 """
 
 import math
