@@ -126,7 +126,7 @@ def test_departure_from_mp_grows_with_bias_theory_and_samples():
 
 
 def test_slope_curve_abs_is_2Phi_minus_1():
-    betas = [-1.5, -0.2, 0.4, 2.0]
+    betas = [-1.5, -0.25, 0.375, 2.0]          # exact binary fractions
     cs = slope_curve("abs(x)", betas, sigma=0.5, dps=20)
     with mpmath.workdps(30):
         for b, c in zip(betas, cs):
