@@ -22,6 +22,7 @@ COMMANDS = [
     "verify",
     "jacobian",
     "criticality",
+    "isospectral",
 ]
 
 

@@ -126,6 +126,8 @@ def register(subparsers):
                    help="sigma = sigma_w * sigma_x, scale of the pre-activations (default 1)")
     p.add_argument("--sigma-w", dest="sigma_w", type=exact_positive, default=None,
                    help="weight scale sigma_w (sigma = sigma_w * sigma_x)")
+    p.add_argument("--bias-sigma", dest="bias_sigma", type=exact_nonnegative, default=None,
+                   help="bias standard deviation sigma_b: Y = f(WX + b 1^T), b iid N(0, sigma_b^2)")
     p.add_argument("--sigma-x", dest="sigma_x", type=exact_positive, default=None,
                    help="data scale sigma_x (sigma = sigma_w * sigma_x)")
     where = p.add_mutually_exclusive_group()
@@ -169,9 +171,22 @@ def build_model(args):
         raise ValueError("give an activation EXPR or --theta1 A --theta2 B")
     if given_constants and (args.theta1 is None or args.theta2 is None):
         raise ValueError("--theta1 and --theta2 go together")
-    if len(args.psi) != 1:
-        raise ValueError(f"several layers (--psi with {len(args.psi)} values) need the Layers model "
-                         "(nrmt.models.layers), not wired into 'nrmt density' yet")
+    bias = getattr(args, "bias_sigma", None) or 0
+    if len(args.psi) != 1 or bias:
+        # several layers and/or a bias: nrmt.models.layers / nrmt.models.bias (engineer E)
+        if given_constants:
+            raise ValueError("--theta1/--theta2 describe one bias-free layer: give an activation EXPR")
+        from nrmt.models.bias import Bias
+        from nrmt.models.layers import Layers
+
+        if args.sigma is not None and args.sigma_w is None and args.sigma_x is None:
+            sw, sx = args.sigma, 1
+        else:
+            sw = args.sigma_w if args.sigma_w is not None else 1
+            sx = args.sigma_x if args.sigma_x is not None else 1
+        if len(args.psi) == 1:
+            return Bias(args.expr, args.phi, args.psi[0], bias, sigma_w=sw, sigma_x=sx)
+        return Layers(args.expr, args.phi, list(args.psi), sigma_w=sw, sigma_x=sx, sigma_b=bias)
     psi = args.psi[0]
     if args.sigma is not None and (args.sigma_w is not None or args.sigma_x is not None):
         sw = args.sigma_w if args.sigma_w is not None else 1
@@ -209,7 +224,7 @@ def result_dict(model, law, x, dps):
         "model": desc["model"],
         "activation": desc["activation"],
         "phi": _num(desc["phi"]),
-        "psi": _num(desc["psi"]),
+        "psi": [_num(p) for p in desc["psi"]] if isinstance(desc["psi"], list) else _num(desc["psi"]),
         "sigma": _num(desc["sigma"]) if desc["activation"] is not None else None,
         "sigma_w": _num(desc["sigma_w"]),
         "sigma_x": _num(desc["sigma_x"]),
@@ -223,7 +238,19 @@ def result_dict(model, law, x, dps):
         "support": [[decimal(a, dps), decimal(b, dps)] for a, b in law.support],
         "atom": decimal(law.atom, dps),
         "moments": [decimal(m, dps) for m in law.moments(4)],
+        **_layers_keys(desc, dps),
     }
+
+
+def _layers_keys(desc, dps):
+    """The ``layers`` key (several layers / bias, engineer E): one object per layer."""
+    if "layers" not in desc:
+        return {}
+    out = {"layers": [{k: (decimal(v, dps) if v is not None else None) for k, v in layer.items()}
+                      for layer in desc["layers"]]}
+    if "sigma_b" in desc:
+        out["bias_sigma"] = _num(desc["sigma_b"])
+    return out
 
 
 def _mp(v, dps):

@@ -90,6 +90,8 @@ def register(subparsers):
                    help="weight scale sigma_w (default 1)")
     p.add_argument("--sigma-x", type=positive_float, default=None, dest="sigma_x",
                    help="data scale sigma_x (default 1)")
+    p.add_argument("--bias-sigma", type=nonnegative_float, default=0.0, dest="bias_sigma",
+                   help="bias standard deviation sigma_b of Y = f(WX + b 1^T) (default 0)")
     p.add_argument("--entries", type=entries_arg, default="gaussian", metavar="LAW",
                    help="entry law of X and W: gaussian (default), rademacher, uniform, "
                    "student-t:NU (NU > 4), bernoulli:P (sparse, 0 < P <= 1)")
@@ -165,12 +167,19 @@ def build_model(args):
         raise ValueError("--phi and --psi are required (unless --jacobian)")
     sigma_w, sigma_x = _scales(args)
     psi = args.psi
-    if len(psi) == 1:
+    bias = getattr(args, "bias_sigma", 0.0) or 0.0
+    if len(psi) == 1 and not bias:
         from nrmt.models.one_layer import OneLayer
 
         return OneLayer(activation, phi=args.phi, psi=psi[0], sigma_w=sigma_w, sigma_x=sigma_x)
-    raise ValueError(f"--psi with {len(psi)} values (several layers) needs the several-layer "
-                     "model, which this version does not have yet")
+    # several layers and/or a bias (engineer E): same conventions as sample_gram
+    if len(psi) == 1:
+        from nrmt.models.bias import Bias
+
+        return Bias(activation, args.phi, psi[0], bias, sigma_w=sigma_w, sigma_x=sigma_x)
+    from nrmt.models.layers import Layers
+
+    return Layers(activation, args.phi, list(psi), sigma_w=sigma_w, sigma_x=sigma_x, sigma_b=bias)
 
 
 def model_sizes(model, args):

@@ -212,16 +212,23 @@ class Layers:
                            entries=entries, trials=trials, rng=rng)
 
     def describe(self, dps=15):
-        """A dict for JSON: model, activation, ratios, σ's and ``layers`` (one dict per layer)."""
+        """A dict for JSON: model, activation, ratios, σ's, θ1/θ2 of the last layer and
+        ``layers`` (one dict per layer: q, q_total, theta1, theta2, theta2_over_theta1)."""
+        layers = self.layer_constants(dps)
         return {
             "model": self.kind,
             "activation": self.activation.text,
             "phi": self.phi,
             "psi": list(self.psi),
+            "sigma": float(self.sigma_w) * float(self.sigma_x),
             "sigma_w": self.sigma_w,
             "sigma_x": self.sigma_x,
             "sigma_b": self.sigma_b,
-            "layers": self.layer_constants(dps),
+            "theta1": layers[-1]["theta1"],
+            "theta2": layers[-1]["theta2"],
+            "theta1_exact": None,
+            "theta2_exact": None,
+            "layers": layers,
         }
 
     def __repr__(self):
