@@ -182,3 +182,23 @@ def test_bad_constants_and_dps():
         OneLayerLaw(1, 1, 0.3, -0.1)
     with pytest.raises(ValueError):
         OneLayer("tanh(x)", 1, 1).law(dps=0)
+
+
+@pytest.mark.parametrize("act,phi,psi,n0,ks_bound", [
+    ("tanh(x)", 1, 0.5, 300, 0.02),       # psi < 1 (atom 1/2)
+    ("x**3 - 3*x", 0.5, 1, 800, 0.04),    # psi = 1, theta2 = 0 (Marchenko-Pastur); slow finite-n convergence
+    ("x**2 + x", 0.5, 2, 400, 0.03),      # psi > 1, a polynomial
+    ("relu(x)", 2, 0.5, 300, 0.02),       # phi > psi (atom 3/4)
+], ids=["tanh-psi<1", "He3-psi=1", "poly-psi>1", "relu-phi>psi"])
+def test_monte_carlo_networks(act, phi, psi, n0, ks_bound):
+    """Eigenvalues of (1/m) f(WX) f(WX)^T sampled by nrmt.numerics.sampling (two seeds, pooled)."""
+    model = OneLayer(act, phi, psi)
+    law = model.law()
+    ev = np.sort(np.concatenate([model.sample(n0, rng=seed) for seed in (11, 12)]))
+    n1 = int(round(n0 / psi))
+    assert np.mean(ev < 1e-8) == pytest.approx(law.atom, abs=2.0 / n1)
+    assert np.mean(ev) == pytest.approx(law.moments(1)[0], rel=0.03)
+    xs = np.quantile(ev, np.linspace(0.05, 0.95, 19))
+    xs = xs[xs > 1e-8]
+    emp = np.searchsorted(ev, xs, side="right") / ev.size
+    assert np.max(np.abs(law.cdf(xs) - emp)) < ks_bound
