@@ -524,7 +524,9 @@ class AlgebraicLaw(Law):
                 p, dp = _horner2(A, g)
                 step = (p / dp).mid()
                 g = (g - step).mid()
-                if (abs(step).mid() <= (eps * abs(g)).mid()):
+                # quadratic convergence (certified by the alpha-test): once |step|^2 is below
+                # eps |g|^2 / 8, one more step reaches the working precision
+                if ((abs(step) ** 2).mid() * 8 <= (eps * abs(g) ** 2).mid()):
                     p, dp = _horner2(A, g)
                     g = (g - p / dp).mid()
                     return mpmath.mpc(_arb_to_mpf(g.real), _arb_to_mpf(g.imag))
