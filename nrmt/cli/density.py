@@ -299,7 +299,7 @@ def run(args):
             print(f"{a},{b}")
     else:
         name = res["activation"] or f"theta1={res['theta1']}, theta2={res['theta2']}"
-        print(f"# one-layer law: {name}, phi={res['phi']}, psi={res['psi']}"
+        print(f"# {res['model']} law: {name}, phi={res['phi']}, psi={res['psi']}"
               + (f", sigma={res['sigma']}" if res["sigma"] is not None else ""))
         print(f"# theta1 = {res['theta1']}, theta2 = {res['theta2']}")
         print("# support: " + " U ".join(f"[{a}, {b}]" for a, b in res["support"]))
