@@ -185,10 +185,10 @@ def test_bad_constants_and_dps():
 
 
 @pytest.mark.parametrize("act,phi,psi,n0,ks_bound", [
-    ("tanh(x)", 1, 0.5, 300, 0.02),       # psi < 1 (atom 1/2)
+    ("tanh(x)", 1, 0.5, 200, 0.025),      # psi < 1 (atom 1/2)
     ("x**3 - 3*x", 0.5, 1, 800, 0.04),    # psi = 1, theta2 = 0 (Marchenko-Pastur); slow finite-n convergence
     ("x**2 + x", 0.5, 2, 400, 0.03),      # psi > 1, a polynomial
-    ("relu(x)", 2, 0.5, 300, 0.02),       # phi > psi (atom 3/4)
+    ("relu(x)", 2, 0.5, 200, 0.02),       # phi > psi (atom 3/4)
 ], ids=["tanh-psi<1", "He3-psi=1", "poly-psi>1", "relu-phi>psi"])
 def test_monte_carlo_networks(act, phi, psi, n0, ks_bound):
     """Eigenvalues of (1/m) f(WX) f(WX)^T sampled by nrmt.numerics.sampling (two seeds, pooled)."""
