@@ -32,7 +32,7 @@ def one_layer():
     from nrmt.models.one_layer import OneLayer
     from nrmt.plotting import plot_density
 
-    cases = [("tanh(x)", 0.5, 2.0), ("relu", 1.0, 0.5), ("x**3 - 2*x", 2.0, 1.0)]
+    cases = [("tanh(x)", 0.5, 2.0), ("relu", 1.5, 1.0), ("x**3 - 2*x", 2.0, 1.0)]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for ax, (f, phi, psi) in zip(axes, cases):
         model = OneLayer(f, phi, psi)

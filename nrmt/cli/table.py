@@ -68,7 +68,8 @@ def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
 
     model = OneLayer(expr, phi, psi, sigma)
     law = model.law(dps=dps)
-    c = model.constants
+    # the constants the law was built from, to dps digits (exact sympy numbers when known)
+    theta1, theta2 = (_number(v, dps) for v in model.thetas(dps))
     # The printed x are the grid points rounded to dps digits; density and CDF are evaluated at
     # exactly those decimals, so that every row can be re-computed from the text alone.
     x_text = [decimal(v, dps) for v in law.grid(points)]
@@ -86,8 +87,8 @@ def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
         "psi": decimal(psi, dps),
         "sigma": decimal(sigma, dps),
         "dps": dps,
-        "theta1": decimal(c.theta1, dps),
-        "theta2": decimal(c.theta2, dps),
+        "theta1": decimal(theta1, dps),
+        "theta2": decimal(theta2, dps),
         "version": __version__,
         "support": [[decimal(lo, dps), decimal(hi, dps)] for lo, hi in law.support],
         "atom": decimal(law.atom, dps),
@@ -96,6 +97,14 @@ def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
         "density": [decimal(v, dps) for v in density],
         "cdf": [decimal(v, dps) for v in cdf],
     }
+
+
+def _number(value, dps):
+    """An mpf with dps + 10 digits from an mpf or an exact sympy number."""
+    with mpmath.workdps(dps + 10):
+        if hasattr(value, "evalf"):  # sympy
+            return mpmath.mpf(str(value.evalf(dps + 10)))
+        return +mpmath.mpf(value)
 
 
 def format_csv(table):
