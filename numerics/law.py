@@ -42,8 +42,10 @@ the hooks, which hold only the mathematics (the public methods validate and mask
     by point).
 ``_stieltjes_mp(z, seed)``
     ``z``: ``mpc`` (``Im z >= 0``, same convention), ``seed``: a ``complex`` approximation of the
-    answer (from the float path, or a previous, less precise mp result). Return :math:`G(z)` as
-    ``mpc`` at the *current* mpmath precision (the base class sets it and verifies the digits).
+    answer (from the float path, or a previous, less precise mp result), or ``None`` where the
+    float path cannot represent the point (the hook must then find the branch itself). Return
+    :math:`G(z)` as ``mpc`` at the *current* mpmath precision (the base class sets it and
+    verifies the digits).
 ``_support()``
     List of ``(lo, hi)`` pairs of ``mpf`` at the current precision, sorted, disjoint. Optional: the
     default locates the edges from the density itself (slow; override it when the law has a formula
@@ -55,8 +57,12 @@ the hooks, which hold only the mathematics (the public methods validate and mask
     the current precision, or ``None`` (the default) to integrate the density.
 ``_scale()``
     Optional: a float giving the size of the support (default: the largest edge, else 1).
-``_stieltjes_float_error(z, G)``
-    Optional: absolute error bounds of the float path (default ``None``: trusted).
+``_stieltjes_float_error(z, G)`` or ``_stieltjes_float_checked(z) -> (G, err)``
+    Optional: absolute error bounds of the float path (default ``None``: trusted); points whose
+    density is not certified to ``dps`` digits are recomputed on the mp path.
+``_breakpoints()``
+    Optional: interior points where the density is nearly singular (a branch point just off the
+    real axis); the CDF/moment quadrature splits there.
 
 A minimal example, the semicircle law of variance 1, :math:`G = (z - \sqrt{z^2 - 4})/2`:
 
