@@ -426,8 +426,10 @@ class LayersLaw(Law):
         if "support_float" in self._cache:
             return self._cache["support_float"]
         scale = self._float_scale()
-        hi = scale * 4.0
-        for _ in range(8):   # grow until the density vanishes on the top tenth
+        # Marchenko-Pastur-like guess of the top edge (mean times (1 + sqrt(n_L/m))^2), doubled
+        # until the density vanishes on the upper half of [0, hi]
+        hi = 2.0 * scale * (1.0 + (1.0 / self.gammas[-1]) ** 0.5) ** 2
+        for _ in range(8):
             xs = np.linspace(hi * 0.5, hi, 60)
             if np.all(self._rho(xs) <= 0):
                 break
@@ -460,7 +462,7 @@ class LayersLaw(Law):
         with np.errstate(invalid="ignore"):
             return np.where(np.isfinite(rho) & (rho > 1e-9 * scale), rho, 0.0)
 
-    def _refine(self, brackets, rounds=5, k=20):
+    def _refine(self, brackets, rounds=4, k=60):
         """All edges at once by multisection: each round splits every bracket into k cells."""
         off = np.array([b[0] for b in brackets], dtype=float)
         on = np.array([b[1] for b in brackets], dtype=float)

@@ -26,9 +26,9 @@ def ks(sample, x, F):
     return float(np.max(np.maximum(np.arange(1, n + 1) / n - Fe, Fe - np.arange(n) / n)))
 
 
-def grid_for(hi):
-    return np.unique(np.concatenate([np.geomspace(hi * 1e-7, hi * 0.01, 250),
-                                     np.linspace(hi * 0.01, hi, 1200)]))
+def grid_for(hi, n=1200):
+    return np.unique(np.concatenate([np.geomspace(hi * 1e-7, hi * 0.01, n // 5),
+                                     np.linspace(hi * 0.01, hi, n)]))
 
 
 def mp_density(x, ratio, scale):
