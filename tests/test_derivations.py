@@ -9,13 +9,14 @@ import glob
 import os
 import subprocess
 import sys
-import time
+import resource
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = sorted(glob.glob(os.path.join(ROOT, "derivations", "*.py")))
-TIME_LIMIT = 60  # seconds: a hard stop; each script should take a few seconds
+TIME_LIMIT = 300  # seconds of wall clock: a hard stop (a loaded CI machine is slow)
+CPU_LIMIT = 20  # seconds of CPU: "runs in seconds", measured independently of the machine's load
 
 
 def test_there_are_derivations():
@@ -28,15 +29,16 @@ def test_derivation_runs(script):
         text = fh.read()
     assert "# %%" in text, "a derivation is a script with '# %%' cells (opens as a notebook with jupytext)"
     assert "assert" in text, "a derivation asserts its identities"
-    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         proc = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True,
                               timeout=TIME_LIMIT, env=dict(os.environ, MPLBACKEND="Agg"))
     except subprocess.TimeoutExpired:
         pytest.fail(f"{os.path.basename(script)} did not finish in {TIME_LIMIT} s; a derivation "
                     "should run in seconds")
-    seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert proc.returncode == 0, (
         f"{os.path.basename(script)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     )
-    assert seconds < 30, f"{os.path.basename(script)} took {seconds:.1f} s; a derivation should run in seconds"
+    assert cpu < CPU_LIMIT, f"{os.path.basename(script)} took {cpu:.1f} s of CPU; a derivation should run in seconds"
