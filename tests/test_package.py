@@ -46,3 +46,10 @@ def test_console_script_runs_as_module():
     assert out.returncode == 0, out.stderr
     for name in CONTRACT_COMMANDS:
         assert name in out.stdout
+
+
+def test_public_surface_resolves():
+    for name in nrmt.__all__:
+        assert getattr(nrmt, name) is not None, name
+    with pytest.raises(AttributeError):
+        nrmt.no_such_name  # noqa: B018
