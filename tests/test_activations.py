@@ -306,3 +306,14 @@ def test_mp_function_precision():
     with mpmath.workdps(60):
         ref = mpmath.tanh(1)
         assert abs(v - ref) < mpmath.mpf(10) ** -49
+
+
+def test_to_sympy_number_keeps_the_sign_of_mpf():
+    import mpmath
+    import sympy
+
+    from nrmt.theory.activations import to_sympy_number
+
+    assert to_sympy_number(mpmath.mpf(-3)) == -3
+    assert to_sympy_number(mpmath.mpf("-0.75")) == sympy.Rational(-3, 4)
+    assert to_sympy_number(-mpmath.mpf(2) ** -60) == sympy.Rational(-1, 2**60)

@@ -825,7 +825,8 @@ def to_sympy_number(value, what="value"):
     if isinstance(value, mpmath.mpf):
         if not mpmath.isfinite(value):
             raise ValueError(f"{what} must be finite, got {value!r}")
-        man, exp_ = value.man_exp
+        sign, man, exp_, _ = value._mpf_  # (man_exp drops the sign)
+        man = -int(man) if sign else int(man)
         return Integer(man) * Integer(2) ** exp_ if exp_ >= 0 else Rational(man, 2 ** (-exp_))
     if isinstance(value, str):
         return parse_expression(value)
