@@ -535,7 +535,8 @@ def compare(sample, law, moments=4, *, trials=None, floor="auto", cells=160):
     ----------
     sample : array_like
         Eigenvalues: shape ``(trials, n)``, or 1-D pooled (``trials`` consecutive blocks of ``n``,
-        as :func:`nrmt.numerics.sampling.sample_gram` returns them).
+        as :func:`nrmt.numerics.sampling.sample_gram` returns them). A pooled sample sorted as a
+        whole has lost its trials: ``moment_se`` and ``ks_split`` are then None.
     law : Law or law-like
         ``density``, ``support``, ``atom`` and ``moments(k)`` are used.
     moments : int, optional
@@ -576,6 +577,10 @@ def compare(sample, law, moments=4, *, trials=None, floor="auto", cells=160):
     else:
         raise ValueError(f"sample must be 1-D or 2-D (trials, n), got shape {arr.shape}")
     trials_ = int(trials_)
+    # trial blocks are needed for the spread across trials; a pooled sample sorted as a whole
+    # (every block below the next one) has lost them: no standard errors, no split estimate
+    blocks = trials_ >= 2 and not (np.all(arr[:-1, -1] <= arr[1:, 0]) and
+                                   np.all(np.diff(arr, axis=1) >= 0))
     if arr.size == 0:
         raise ValueError("the sample is empty")
     if not np.all(np.isfinite(arr)):
@@ -607,7 +612,7 @@ def compare(sample, law, moments=4, *, trials=None, floor="auto", cells=160):
         if moments else np.zeros((trials_, 0))
     m_s = [float(v) for v in per_trial.mean(axis=0)]
     se = ([float(v) for v in per_trial.std(axis=0, ddof=1) / math.sqrt(trials_)]
-          if trials_ >= 2 and moments else None)
+          if blocks and moments else None)
 
     # noise scales
     if len(m_th) >= 2:
@@ -619,7 +624,7 @@ def compare(sample, law, moments=4, *, trials=None, floor="auto", cells=160):
     ks_scale = KS_CONSTANT * math.sqrt(math.log(n_plus)) / (n * math.sqrt(trials_))
     w1_scale = W1_CONSTANT * sd / (n * math.sqrt(trials_))
     ks_split = None
-    if trials_ >= 2:
+    if blocks:
         half = trials_ // 2
         ks_split = 0.5 * _two_sample_ks(resolved.reshape(trials_, n)[:half].ravel(),
                                         resolved.reshape(trials_, n)[half:].ravel())

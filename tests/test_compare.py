@@ -308,6 +308,9 @@ def test_moments_and_their_standard_errors_across_trials():
     c2 = compare(sample, AtomUniform(0.0), moments=3)     # a 2-D sample carries its trials
     assert (c2.n, c2.trials) == (40, 5) and c2.moment_se == pytest.approx(c.moment_se)
     assert compare(sample[0], AtomUniform(0.0), moments=2).moment_se is None
+    # sorted as a whole, the pooled sample has no trial blocks left: no spread across trials
+    lost = compare(np.sort(sample.ravel()), AtomUniform(0.0), moments=2, trials=5)
+    assert lost.moment_se is None and lost.ks_split is None and lost.trials == 5
 
 
 @pytest.mark.parametrize("c_ratio", [0.5, 2.0])
