@@ -54,7 +54,7 @@ def parameter_text(params):
              "sigma_b": "σ_b", "theta1": "θ₁", "theta2": "θ₂", "depth": "L"}
     parts = []
     for key, value in params.items():
-        if key in ("model", "activation"):
+        if key in ("model", "activation") or value is None:
             continue
         if isinstance(value, float):
             value = f"{value:.4g}"
@@ -75,11 +75,16 @@ def _grid(law, sample, logx):
         except Exception:  # a law without a continuous part has no grid
             pass
     sup = [(float(a), float(b)) for a, b in law.support]
+    sample = np.asarray(sample, dtype=float).ravel()
     for a, b in sup:
-        if logx and a <= 0:
-            a = b * 1e-6
-        u = np.linspace(0, 1, 800)
-        pts.append(a + (b - a) * (1 - np.cos(np.pi * u)) / 2)
+        if logx:
+            # down to the smallest sampled value (or 1e-12 b): a log axis shows all decades
+            pos = sample[sample > 0]
+            lo = max(b * 1e-12, min(float(pos.min()) if pos.size else b * 1e-6, b * 1e-6))
+            pts.append(np.geomspace(max(a, lo), b, 800))
+        else:
+            u = np.linspace(0, 1, 800)
+            pts.append(a + (b - a) * (1 - np.cos(np.pi * u)) / 2)
     x = np.unique(np.concatenate(pts)) if pts else np.array([])
     return x, sup
 
@@ -256,10 +261,16 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
         fk = float(np.asarray(cdf(np.array([xk])))[0])
         fn = np.searchsorted(s, xk, side="right") / n
         ax.plot([xk], [fn], "o", ms=4, color="k")
-        # text to the lower right of the point, or the upper right when the point is low
+        # text below the point, or above when the point is low; to its right, or to its left
+        # when the point is in the right half of the panel
         dy = -28 if fn > 0.35 else 30
+        if logx:
+            right = np.log(max(xk, x[0]) / x[0]) > 0.5 * np.log(x[-1] / x[0])
+        else:
+            right = xk > 0.5 * (x[0] + x[-1])
         ax.annotate(f"KS = {comparison.ks:.2g} at λ = {xk:.3g}\n(noise scale {comparison.ks_scale:.2g})",
-                    xy=(xk, fn), xytext=(16, dy), textcoords="offset points", va="center",
+                    xy=(xk, fn), xytext=(-16 if right else 16, dy), textcoords="offset points",
+                    va="center", ha="right" if right else "left",
                     fontsize=8, arrowprops=dict(arrowstyle="-", color="k", lw=0.6))
     if logx:
         ax.set_xscale("log")

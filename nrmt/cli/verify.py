@@ -283,6 +283,8 @@ def _params(args, result):
               "psi": None if args.psi is None else (args.psi[0] if len(args.psi) == 1 else args.psi)}
     if args.sigma is not None or (sigma_w, sigma_x) != (1.0, 1.0):
         params["sigma_w"], params["sigma_x"] = sigma_w, sigma_x
+    if getattr(args, "depth", None) is not None:
+        params["depth"] = args.depth
     params["entries"] = args.entries
     params["n0"] = result["n0"]
     return params
