@@ -620,7 +620,15 @@ class AlgebraicLaw(Law):
             for r in sqf.real_roots():
                 v = sp.N(r, digits)
                 cands.add(mpmath.mpf(sp.Float(v, digits)._mpf_) if v != 0 else mpmath.mpf(0))
-        return sorted(cands)
+        # A root known only numerically (coefficients with pi, sqrt(2), ...) can land a rounding
+        # error away from an exact one (e.g. -2e-57 beside the exact 0 of the leading
+        # coefficient): merge candidates closer than the working accuracy, keeping 0 exact.
+        out = []
+        tol = mpmath.mpf(10) ** (-(digits - 10))
+        for c in sorted(cands, key=lambda v: (abs(v) > 0, v)):
+            if all(abs(c - o) > tol * max(1, abs(o)) for o in out):
+                out.append(c)
+        return sorted(out)
 
     def _breakpoints(self):
         """Real parts of the complex branch points (discriminant roots) close to the real axis:

@@ -11,11 +11,11 @@ import json
 
 import numpy as np
 import pytest
+from scipy.integrate import trapezoid
 
 from nrmt.cli import main
 from nrmt.numerics.compare import compare
 from nrmt.numerics.sampling import sample_gram, widths_from_ratios
-from nrmt.theory.errors import NoConvergence
 
 one_layer = pytest.importorskip("nrmt.models.one_layer")
 OneLayer, OneLayerLaw = one_layer.OneLayer, one_layer.OneLayerLaw
@@ -51,14 +51,19 @@ def test_ks_falls_like_noise_and_a_wrong_law_is_detected(activation, phi, psi):
     assert wrong.ks > 3 * wrong.ks_scale and wrong.ks > 2 * right.ks, (right, wrong)
 
 
-@pytest.mark.xfail(strict=True, raises=NoConvergence,
-                   reason="known gap in the one-layer solver: with the exact ReLU constants "
-                   "((pi - 1)/(2 pi), 1/4) and phi = 2 psi (e.g. (1, 0.5), (1.5, 0.75)) locating the "
-                   "support fails (mpmath.polyroots NoConvergence in AlgebraicLaw._support); tanh, "
-                   "the polynomial, float constants and other ratios work")
-def test_relu_law_at_phi_twice_psi():
-    law = OneLayer("relu(x) - 1/sqrt(2*pi)", 1.0, 0.5).law()
-    assert law.atom == pytest.approx(0.5) and law.support
+@pytest.mark.parametrize("phi, psi", [(1.0, 0.5), (1.5, 0.75)])
+def test_relu_law_at_phi_twice_psi(phi, psi):
+    # exact ReLU constants at phi = 2 psi once made the support search fail (a numerically found
+    # discriminant root a rounding error away from the exact 0 of the leading coefficient)
+    law = OneLayer("relu(x) - 1/sqrt(2*pi)", phi, psi).law()
+    assert law.atom == pytest.approx(1 - psi / phi, abs=1e-15)
+    (lo, hi), = law.support
+    assert 0 < lo < hi
+    # the density carries the rest of the mass, and its mean is theta1 = 1/2 - 1/(2 pi)
+    xs = np.linspace(lo, hi, 20001)
+    rho = law.density(xs)
+    assert trapezoid(rho, xs) == pytest.approx(psi / phi, rel=1e-4)
+    assert trapezoid(xs * rho, xs) == pytest.approx(0.5 - 1 / (2 * np.pi), rel=1e-4)
 
 
 def test_linear_equivalent_sampler_agrees_with_the_law_given_by_constants():
