@@ -32,7 +32,7 @@ def one_layer():
     from nrmt.models.one_layer import OneLayer
     from nrmt.plotting import plot_density
 
-    cases = [("tanh(x)", 0.5, 2.0), ("relu", 1.5, 1.0), ("x**3 - 2*x", 2.0, 1.0)]
+    cases = [("tanh(x)", 0.5, 2.0), ("relu", 1.5, 1.0), ("x**2 + x - 1", 2.0, 1.0)]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     for ax, (f, phi, psi) in zip(axes, cases):
         model = OneLayer(f, phi, psi)
@@ -79,6 +79,7 @@ def universality():
         ks = compare(s, law).ks
         ax.hist(s, bins=80, density=True, histtype="step", color=color, lw=1.2,
                 label=f"{entries} entries (KS {ks:.3f})")
+    ax.set_ylim(0, 4)
     ax.set_xlabel("eigenvalue x")
     ax.set_ylabel("density")
     ax.set_title("ReLU, φ = ψ = 1: the law does not depend on the entry distribution", fontsize=10)
