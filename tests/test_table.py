@@ -73,7 +73,7 @@ def he3_table():
     from nrmt.cli.table import build_table
 
     # phi = 1, psi = 0.5: c = phi/psi = 2 > 1, so an atom 1 - 1/c = 1/2 at 0
-    return build_table("x**3 - 3*x", 1.0, 0.5, sigma=1.0, dps=30, points=16)
+    return build_table("x**3 - 3*x", 1.0, 0.5, sigma=1.0, dps=30, points=10)
 
 
 def test_csv_header_and_rows(capsys):
@@ -110,7 +110,7 @@ def test_marchenko_pastur_table_to_30_digits(he3_table):
         for x, d in zip(xs, t["density"]):
             want = density(x)
             assert abs(num(d) - want) <= tol * max(abs(want), 1), (x, d, want)
-        for x, c in list(zip(xs, t["cdf"]))[1::4]:
+        for x, c in list(zip(xs, t["cdf"]))[1::3]:
             want = cdf(x)
             assert abs(num(c) - want) <= tol, (x, c, want)
 
@@ -140,8 +140,8 @@ def test_relu_header_constants_exact(capsys):
 def test_float_and_mp_paths_agree():
     from nrmt.cli.table import build_table
 
-    t15 = build_table("tanh(x)", 0.5, 2.0, dps=15, points=12)
-    t30 = build_table("tanh(x)", 0.5, 2.0, dps=30, points=12)
+    t15 = build_table("tanh(x)", 0.5, 2.0, dps=15, points=6)
+    t30 = build_table("tanh(x)", 0.5, 2.0, dps=30, points=6)
     assert len(t15["x"]) == len(t30["x"])
     edges = [float(v) for pair in t30["support"] for v in pair]
     for x15, x30, d15, d30 in zip(t15["x"], t30["x"], t15["density"], t30["density"]):
