@@ -316,8 +316,9 @@ class LayersLaw(Law):
     :math:`r_\ell = \min(1/\gamma_\ell,\ 1 \text{ if } s \not\equiv 0 \text{ else } r_{\ell-1})`.
     """
 
-    #: points of the continuation path from x + 50 i (|x| + scale) down to the real axis
-    steps = 60
+    #: initial number of steps of the (adaptive) continuation path from x + 50 i (|x| + scale)
+    #: down to the real axis
+    steps = 20
 
     def __init__(self, profiles, gammas, sigma_w=1, sigma_x=1, dps=15, mean=None):
         super().__init__(dps)
@@ -370,26 +371,68 @@ class LayersLaw(Law):
         return g
 
     def _continue(self, x, y, steps=None):
-        """Float unknowns at x + i y (y >= 0; y == 0 → boundary value, reached at Im ~ 1e-13 scale)."""
+        """Float unknowns at x + i y (y >= 0; y == 0 → boundary value, reached at Im ~ 1e-13 scale).
+
+        Adaptive continuation in t (z = x + i y0^(1-t) floor^t), each point with its own step: a
+        step is accepted only when Newton converges within a few iterations, the unknowns move by
+        less than a fraction of their size, and the candidate stays on the physical sheet
+        (Im G <= 0 and Im e0 >= 0 at every layer for Im z > 0); otherwise the step is halved. A
+        fixed step list jumped to a non-physical root at large Im z (centred ReLU with bias: a
+        real G inside the bulk, hence spurious gaps in the support). ``steps`` sets the initial
+        number of steps (the first step size is 1/steps).
+        """
         scale = self._float_scale()
         gL = self.gammas[-1]
+        x = np.asarray(x, dtype=float)
+        N = x.size
         y0 = 50.0 * (np.abs(x) + scale)
         floor = 1e-13 * scale if y == 0 else y
-        u = self._sys.initial(gL * (x + 1j * y0))
-        res = None
-        ts = np.linspace(0.0, 1.0, steps or self.steps)
-        for t in ts:
-            yy = y0 ** (1 - t) * floor ** t
-            # loose tolerance on the path, full accuracy at its end
-            U, res = _newton_float(self._sys, u, gL * (x + 1j * yy), tol=1e-14 if t == 1.0 else 1e-6)
-            u = list(U)
+        log_y0, log_f = np.log(y0), math.log(floor)
+        U = np.array(self._sys.initial(gL * (x + 1j * y0)), dtype=complex).reshape(self._sys.size, N)
+        t = np.zeros(N)
+        dt = np.full(N, 1.0 / (steps or 20))
+        res = np.zeros(N)
+        sys = self._sys
+        top = set(sys.top_slots())
+        e0_slots = [k for k in range(0, sys.size - 1, 2) if k not in top]
+        for _ in range(4000):
+            act = np.nonzero(t < 1.0)[0]
+            if act.size == 0:
+                break
+            tn = np.minimum(t[act] + dt[act], 1.0)
+            yy = np.exp(log_y0[act] * (1 - tn) + log_f * tn)
+            z = gL * (x[act] + 1j * yy)
+            Un, rn = _newton_float(sys, list(U[:, act]), z, iters=12, tol=1e-12)
+            with np.errstate(all="ignore"):
+                gg = (-Un[sys.top_index()] + 1 - gL) / z
+                move = np.max(np.abs(Un - U[:, act]) / (1 + np.abs(U[:, act])), axis=0)
+                ok = (rn < 1e-9) & np.isfinite(gg) & (gg.imag <= 1e-9 * np.abs(gg)) & (move < 0.25)
+                for k in e0_slots:
+                    ok &= Un[k].imag >= -1e-9 * np.abs(Un[k])
+                kb = sys.size - 1
+                if kb not in top:
+                    ok &= Un[kb].imag >= -1e-9 * np.abs(Un[kb])
+            acc = act[ok]
+            U[:, acc] = Un[:, ok]
+            t[acc] = tn[ok]
+            res[acc] = rn[ok]
+            dt[acc] = np.minimum(dt[acc] * 1.5, 0.25)
+            rej = act[~ok]
+            dt[rej] = dt[rej] / 2
+            # a point whose step cannot shrink further is abandoned (nan residual: the caller
+            # retries it or reports nan)
+            dead = rej[dt[rej] < 1e-7]
+            if dead.size:
+                t[dead] = 1.0
+                res[dead] = np.inf
+        else:
+            res[t < 1.0] = np.inf
         if y == 0:   # the boundary value itself: Newton on the real axis from the last point
-            U, res2 = _newton_float(self._sys, u, gL * (x + 0j))
+            U2, res2 = _newton_float(self._sys, list(U), gL * (x + 0j))
             take = res2 <= np.maximum(res, 1e-15)
-            U = np.where(take[None, :], U, np.array(u))
+            U = np.where(take[None, :], U2, U)
             res = np.where(take, res2, res)
-            u = list(U)
-        return np.array(u), res
+        return U, res
 
     def _stieltjes_mp(self, z, seed):
         x, y = float(mpmath.re(z)), float(mpmath.im(z))
@@ -452,8 +495,50 @@ class LayersLaw(Law):
                 i += 1
         ends = self._refine(brackets)
         edges = [(ends[k], ends[k + 1]) for k in range(0, len(ends), 2)]
+        if edges and self._soft_zero():
+            # rows of vanishing size: the support reaches 0; the pieces below the bulk that the
+            # scan finds are islands of the beta rule's tail nodes, not gaps of the law
+            k = int(np.argmax([b - a for a, b in edges]))
+            edges = [(0.0, edges[k][1])] + edges[k + 1:]
         self._cache["support_float"] = edges
         return edges
+
+    def _soft_zero(self):
+        r"""Whether the support reaches 0 with a vanishing density (no blow-up).
+
+        With a bias, the last layer's row variance :math:`\theta_1(\beta) = s(\beta)^2 + q\,c(\beta)^2`
+        may tend to 0 in a tail of :math:`\beta \sim N(0, \sigma_b^2)` (tanh for
+        :math:`|\beta|\to\infty`, ReLU for :math:`\beta\to-\infty`): a positive fraction of the
+        rows is then arbitrarily small, and when :math:`n_L < m` (:math:`\gamma_L > 1`, no atom)
+        each such row carries an eigenvalue of its own size, so the law has positive density on
+        :math:`(0, \varepsilon)` for every :math:`\varepsilon` (Silverstein & Choi 1995, the
+        support of a sample covariance law whose population law reaches 0). A finite
+        Gauss–Hermite rule in β turns that thin tail into islands below the bulk; they are merged
+        into one interval from 0. Test: the row variance at the outermost nodes of a side is below
+        1e-6 of the mean and decreasing outwards.
+        """
+        if "soft_zero" in self._cache:
+            return self._cache["soft_zero"]
+        p = self.profiles[-1]
+        out = False
+        if self.gammas[-1] > 1 and p.w.size >= 8:
+            r = p.s2 + float(p.q) * p.c2
+            mean = float((p.w * r).sum())
+            r = np.maximum(r, 1e-12 * mean)        # underflow and rounding at the far nodes
+            for side in (r[:4], r[::-1][:4]):
+                if side[0] < 1e-6 * mean and np.all(np.diff(side) >= 0):
+                    out = True
+        self._cache["soft_zero"] = out
+        return out
+
+    def _hard_edge_at_zero(self):
+        return Law._hard_edge_at_zero(self) and not self._soft_zero()
+
+    def _density_mp(self, xs, dps=None):
+        res = Law._density_mp(self, xs, dps)
+        if self._soft_zero():
+            res = [mpmath.mpf(0) if x == 0 else v for x, v in zip(xs, res)]
+        return res
 
     def _rho(self, xs):
         g = self._stieltjes_float(np.asarray(xs, dtype=float) + 0j)
