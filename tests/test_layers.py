@@ -134,3 +134,23 @@ def test_refusals(bad):
     args.update(bad)
     with pytest.raises(ValueError):
         Layers(**args)
+
+
+# ------------------------------------------------------------------ edges to dps digits (mp path)
+@pytest.mark.parametrize("dps", [30])
+def test_edges_to_dps_digits(dps):
+    # theta2 = 0 (|x|, two layers): Marchenko-Pastur edges theta1 (1 -+ sqrt(n_L/m))^2 in closed form
+    sup = Layers("abs(x)", 0.5, [1, 1]).law(dps).support
+    with mpmath.workdps(dps + 10):
+        t1 = (1 - 2 / mpmath.pi) ** 2
+        ref = [t1 * (1 - mpmath.sqrt(mpmath.mpf(1) / 2)) ** 2, t1 * (1 + mpmath.sqrt(mpmath.mpf(1) / 2)) ** 2]
+        assert len(sup) == 1
+        for e, r in zip(sup[0], ref):
+            assert abs(e - r) <= mpmath.mpf(10) ** (-dps) * r, (e, r)
+    # L = 1: the one-layer quartic's edges (its discriminant), ReLU with exact constants
+    sup = Layers("relu", 2, [0.5]).law(dps).support
+    ref = OneLayer("relu", 2, 0.5).law(dps).support
+    with mpmath.workdps(dps + 10):
+        assert len(sup) == len(ref) == 1
+        for e, r in zip(sup[0], ref[0]):
+            assert abs(e - r) <= mpmath.mpf(10) ** (-dps + 1) * r, (e, r)
