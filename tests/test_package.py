@@ -53,3 +53,11 @@ def test_public_surface_resolves():
         assert getattr(nrmt, name) is not None, name
     with pytest.raises(AttributeError):
         nrmt.no_such_name  # noqa: B018
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["constants", "tanh", "--dps", "0"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("nrmt constants: error:") and "--dps" in err[0]

@@ -26,11 +26,19 @@ COMMANDS = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``nrmt density: error: ...`` and exit code 2
+    (``--help`` still prints the full usage)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser():
     """The argparse parser with every registered sub-command."""
     from nrmt import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nrmt",
         description="Nonlinear random matrix theory of neural networks: constants, limit laws, "
         "Monte Carlo verification.",
