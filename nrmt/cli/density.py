@@ -235,9 +235,9 @@ def result_dict(model, law, x, dps):
         "theta2_exact": desc.get("theta2_exact"),
         "x": [decimal(_mp(v, dps), dps) for v in x],
         "density": [_dec_density(v, dps) for v in dens],
-        "support": [[decimal(a, dps), decimal(b, dps)] for a, b in law.support],
-        "atom": decimal(law.atom, dps),
-        "moments": [decimal(m, dps) for m in law.moments(4)],
+        "support": [[decimal(a, dps), decimal(b, dps)] for a, b in law.support_mp],
+        "atom": decimal(law.atom_mp, dps),
+        "moments": [decimal(m, dps) for m in law.moments_mp(4)],
         **_layers_keys(desc, dps),
     }
 

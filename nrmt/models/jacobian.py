@@ -145,7 +145,9 @@ class Jacobian:
         """The limit law of the eigenvalues of :math:`JJ^\\top` (a :class:`~nrmt.numerics.law.Law`)."""
         key = dps
         if key not in self._laws:
-            qdps = 15 if dps <= 15 else dps + _Q_EXTRA
+            # behind the float path too, the variances carry guard digits: the moments and edges
+            # are solved at the working precision, and depth amplifies an error in q
+            qdps = 30 if dps <= 15 else dps + _Q_EXTRA
             qs = self.mean_field(qdps)["q"]
             layer_laws = []
             cache = {}
