@@ -56,3 +56,12 @@ def test_verify_jacobian(capsys):
     assert float(r["ks"]) < 5 * float(r["ks_scale"]) + 0.05
     assert float(r["atom_theory"]) == 0.5
     assert main(["verify", "relu", "--n0", "10"]) == 2          # --phi/--psi needed without --jacobian
+
+
+def test_float_path_prints_exact_edge_and_moments(capsys):
+    # linear f, iid weights, L = 2: the product of two Marchenko-Pastur laws (Fuss-Catalan):
+    # edge (L+1)^(L+1)/L^L = 27/4 and moments 1, 3, 12, 55 — every printed digit must be right
+    assert main(["jacobian", "x", "--depth", "2", "--sigma-w", "1", "--x", "1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["support"] == [["0", "6.75"]]
+    assert data["moments"] == ["1.0", "3.0", "12.0", "55.0"]
