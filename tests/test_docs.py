@@ -17,7 +17,10 @@ pytest.importorskip("mkdocs", reason="docs build needs the test extra (mkdocs, m
 
 
 def _build(out):
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    # one BLAS thread: the gallery's eigenvalue problems are small, and threads that spin on a
+    # shared CI machine (pytest -n 2) cost more CPU than they save
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               MKL_NUM_THREADS="1")
     env.pop("NRMT_DOCS_SKIP_GALLERY", None)
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file",
