@@ -101,3 +101,16 @@ def test_bad_parameters_one_line_exit_2(argv, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "error" in err
+
+
+def test_dps15_digits_at_exact_decimal_points_near_an_edge(capsys):
+    # next to the lower edge the density is ill-conditioned in x (square-root onset): the
+    # printed 15 digits must be those of the decimal point given, as the 40-digit path says
+    x = "0.0346483214919756"
+    out = []
+    for dps in ("15", "40"):
+        assert main(["density", "tanh(x)", "--phi", "0.5", "--psi", "2", "--x", x, "--dps", dps,
+                     "--json"]) == 0
+        out.append(json.loads(capsys.readouterr().out)["density"][0])
+    with mpmath.workdps(40):
+        assert out[0] == mpmath.nstr(mpmath.mpf(out[1]), 15)
