@@ -50,11 +50,18 @@ isospectral case). Finally
 All layers are solved at once: the unknowns :math:`(e_0^{(\ell)}, e_1^{(\ell)})_\ell` and the
 bottom Stieltjes value form a vector of size :math:`2L + 1`, solved by damped Newton (numerical
 Jacobian) along a path :math:`z = x + iy`, :math:`y` from :math:`50(|x| + \text{scale})` down to the
-real axis, each step seeded by the previous one: the physical branch by continuation from
-infinity, never by a per-point root choice.
+real axis, each step seeded by the previous one and accepted only while the solution stays on the
+physical sheet (adaptive step per point): the physical branch by continuation from infinity,
+never by a per-point root choice.
 
 Precision
 ---------
+* support edges: a scan of the float density refined by multisection (~1e-12 relative); on the
+  mpmath path every edge other than 0 is then solved to the working precision as a fold of the
+  real system (:meth:`LayersLaw._edge_mp`) and checked against a second solve.
+* with a bias the float path is limited by the β rule (~1e-8 relative at 64 nodes), and below
+  the bulk, where rows of vanishing size make the support reach 0 (:meth:`LayersLaw._soft_zero`),
+  the density is only as fine as the rule (islands of its tail nodes).
 * float path (``dps <= 15``): vectorised over the points; bias averages by Gauss–Hermite in
   :math:`\beta` (``nodes``, default 64) on float profiles
   (:func:`nrmt.theory.gaussian.gaussian_expectation_float`).
