@@ -536,8 +536,35 @@ class Law:
         """
         xs, scalar = _as_points(x, "x", self._dps + self.guard)
         with mpmath.workdps(self._dps + self.guard):
-            vals = [self._cdf_mp(v) for v in xs]
+            if len(xs) > 1 and type(self)._cdf_mp is Law._cdf_mp:
+                vals = self._cdf_sweep(xs)
+            else:
+                vals = [self._cdf_mp(v) for v in xs]
         return self._out(vals, scalar)
+
+    def _cdf_sweep(self, xs):
+        """F at many points in one pass over them sorted: each piece of the density is
+        integrated once, between neighbouring points (a table of N rows costs about one
+        integral over the support instead of N)."""
+        out = [mpmath.mpf(0)] * len(xs)
+        sup = self.support_mp
+        acc = self.atom_mp
+        k, pos = 0, None  # current support interval, and the point integrated up to in it
+        for i in sorted(range(len(xs)), key=lambda j: xs[j]):
+            x = xs[i]
+            if x < 0:
+                continue
+            while k < len(sup) and sup[k][1] <= x:
+                a, b = sup[k]
+                acc += self._piece(a, b) if pos is None else self._integrate(pos, b)
+                k, pos = k + 1, None
+            if k < len(sup) and sup[k][0] < x:
+                start = sup[k][0] if pos is None else pos
+                if x > start:
+                    acc += self._integrate(start, x)
+                    pos = x
+            out[i] = acc
+        return out
 
     def quantile(self, p):
         """The quantile function: the smallest x with F(x) >= p.
