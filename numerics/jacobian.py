@@ -835,13 +835,22 @@ class JacobianLaw(Law):
             return [(self._edge_mp(low[1] - 1, low[2]), hi)]
         # the edges are solved at the working precision also behind the float path: a handful
         # of numbers, each printed with dps digits (the float bisection alone leaves the last
-        # digit or two wrong, e.g. 6.75000000000001 for the edge 27/4 of a linear L = 2 network)
-        hi = self._edge_mp(*self._edge)
+        # digit or two wrong, e.g. 6.75000000000001 for the edge 27/4 of a linear L = 2 network).
+        # Where that refinement fails on the float path (an edge next to a pole of the layer
+        # transform), the float bisection's edges are kept: double precision, as before.
+        try:
+            hi = self._edge_mp(*self._edge)
+            low = self._lower_edge_float(float(hi))
+            if low is None:
+                return [(mpmath.mpf(0), hi)]
+            lo = self._edge_mp(low[1] - 1, low[2])
+            return [(lo, hi)]
+        except (NoConvergence, ValueError, ZeroDivisionError, TypeError):
+            if not self.is_float:
+                raise
+        hi = mpmath.mpf(hi_float)
         low = self._lower_edge_float(float(hi))
-        if low is None:
-            return [(mpmath.mpf(0), hi)]
-        lo = self._edge_mp(low[1] - 1, low[2])
-        return [(lo, hi)]
+        return [(mpmath.mpf(0) if low is None else mpmath.mpf(low[0]), hi)]
 
     def _norm_edge_mp(self):
         """sigma_w^(2L) prod_l max(lambda_l) for orthogonal weights and discrete layer laws (the
