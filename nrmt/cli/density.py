@@ -26,7 +26,7 @@ import sympy as sp
 
 from nrmt.cli._common import add_dps, decimal, emit_json, positive_int
 
-__all__ = ["register", "run", "build_model", "points_from_args", "result_dict", "exact_positive"]
+__all__ = ["register", "run", "build_model", "points_from_args", "result_dict", "densities_at", "exact_positive"]
 
 DEFAULT_AUTO = 200
 
@@ -219,7 +219,7 @@ def points_from_args(args, law):
 def result_dict(model, law, x, dps):
     """The JSON object (decimal strings with ``dps`` digits for every computed number)."""
     desc = model.describe(dps)
-    dens = _densities(law, x, dps)
+    dens = densities_at(law, x, dps)
     return {
         "model": desc["model"],
         "activation": desc["activation"],
@@ -248,7 +248,7 @@ def result_dict(model, law, x, dps):
 MP_POINTS_MAX = 5000
 
 
-def _densities(law, x, dps):
+def densities_at(law, x, dps):
     """The density at the points ``x`` (decimal strings or mpf)."""
     from nrmt.numerics.algebraic import AlgebraicLaw
 

@@ -63,6 +63,7 @@ def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
     ``x``, ``density``, ``cdf`` (lists of decimal strings with ``dps`` significant digits).
     """
     from nrmt import __version__
+    from nrmt.cli.density import densities_at
     from nrmt.models.one_layer import OneLayer
     from nrmt.theory.activations import as_activation
 
@@ -78,7 +79,9 @@ def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
     else:
         with mpmath.workdps(dps + 10):
             x = [mpmath.mpf(v) for v in x_text]
-    density = law.density(x)
+    # the density is ill-conditioned in x next to an edge: evaluate it at the decimals themselves
+    # (the mp path of nrmt density); the CDF (slope = density) is not, floats do for dps <= 15
+    density = densities_at(law, x_text, dps)
     cdf = law.cdf(x)
     return {
         "activation": expr,
