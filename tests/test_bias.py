@@ -1,6 +1,7 @@
 """Bias: constants against closed forms, the profile law against Monte Carlo (and the averaged
 quartic measurably worse), departure from Marchenko–Pastur growing with σ_b in theory and samples."""
 
+import json
 import math
 
 import mpmath
@@ -148,3 +149,17 @@ def test_support_reaches_zero_without_spurious_gaps():
     assert len(other) == 1 and other[0][0] == 0.0 and abs(other[0][1] - top) < 1e-6 * top
     law = model.law()
     assert law.density(0.0) == 0.0               # no blow-up at a soft zero
+
+
+def test_cli_prints_only_the_digits_the_bias_law_delivers(capsys):
+    from nrmt.cli import main
+
+    argv = ["density", "abs(x)", "--phi", "0.5", "--psi", "1", "--bias-sigma", "1", "--x", "0.5"]
+    assert main(argv + ["--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["dps"] == 8 and "8 digits" in captured.err
+    digits = data["density"][0].lstrip("0.").replace(".", "")
+    assert 0 < len(digits) <= 8
+    assert main(argv + ["--dps", "30"]) == 2
+    assert "about 8 digits" in capsys.readouterr().err

@@ -240,9 +240,12 @@ def build_result(args, progress=False):
     sample = _sample(model, args, progress)
     t_sampling = time.perf_counter() - t1
     cmp = compare(sample, law, moments=args.moments, trials=args.trials)
-    moments_theory = cmp.moments_theory
-    if args.dps > 15 and args.moments:
-        moments_theory = model.law(dps=args.dps).moments(args.moments)
+    # the theory's moments at the working precision, printed with the digits the law delivers
+    # (rounded once; with a bias about 8 digits)
+    digits = getattr(model, "digits", None)
+    theory_dps = args.dps if digits is None else min(args.dps, digits)
+    theory_law = law if args.dps <= 15 else model.law(dps=args.dps)
+    moments_theory = theory_law.moments_mp(args.moments) if args.moments else []
     seconds = time.perf_counter() - t0
 
     def sample_dec(v):
@@ -255,10 +258,10 @@ def build_result(args, progress=False):
         "ks_split": sample_dec(cmp.ks_split),
         "w1": sample_dec(cmp.w1),
         "w1_scale": sample_dec(cmp.w1_scale),
-        "moments_theory": [decimal(v, args.dps) for v in moments_theory],
+        "moments_theory": [decimal(v, theory_dps) for v in moments_theory],
         "moments_sample": [sample_dec(v) for v in cmp.moments_sample],
         "moment_se": None if cmp.moment_se is None else [sample_dec(v) for v in cmp.moment_se],
-        "atom_theory": decimal(law.atom, 15),
+        "atom_theory": decimal(law.atom_mp, min(15, theory_dps)),
         "atom_sample": sample_dec(cmp.atom_sample),
         "n0": int(sizes["n0"]),
         "n1": int(sizes["n1"]),

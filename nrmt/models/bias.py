@@ -45,10 +45,9 @@ class Bias(Layers):
         return self.sigma_w * self.sigma_x
 
     def law(self, dps=15):
-        """The profile law as a :class:`~nrmt.numerics.bias_law.BiasLaw` at ``dps`` digits."""
-        from nrmt.numerics.law import check_dps
-
-        dps = check_dps(dps)
+        """The profile law as a :class:`~nrmt.numerics.bias_law.BiasLaw` at ``dps`` digits
+        (``dps <= 15``: the float path, correct to about :attr:`BIAS_DIGITS` digits)."""
+        dps = self._law_dps(dps)
         if dps not in self._laws:
             g = self.gammas()
             mean = self._float_layers()[-1]["theta1"]
