@@ -48,6 +48,7 @@ from flint import acb, arb, ctx, fmpq, fmpz
 from sympy import Abs, Heaviside, Max, Min, Piecewise, S, sign
 
 from nrmt.theory.activations import X, as_activation, to_sympy_number
+from nrmt.theory.constants import ThetaNames
 from nrmt.theory.errors import NoConvergence, NotIntegrableError, NrmtError
 
 __all__ = [
@@ -890,7 +891,7 @@ def _check_sigma(sigma):
 # --------------------------------------------------------------------------- constants
 
 @dataclass(frozen=True)
-class CertifiedConstants:
+class CertifiedConstants(ThetaNames):
     """Certified Gaussian constants of an activation (every field an ``arb`` ball).
 
     ``mean`` = E f(σZ); ``second_moment`` = E f(σZ)²; ``theta1`` = E f(σZ)² − μ²; ``stein`` =
@@ -913,16 +914,6 @@ class CertifiedConstants:
     derivative_second_moment: object
     method: dict = field(default_factory=dict)
     exact: dict = field(default_factory=dict)
-
-    @property
-    def eta(self):
-        """Pennington–Worah's η (= θ1)."""
-        return self.theta1
-
-    @property
-    def zeta(self):
-        """Pennington–Worah's ζ (= θ2)."""
-        return self.theta2
 
     def enclosures(self, dps=None):
         """``{"mean": [lo, hi], "theta1": [lo, hi], "theta2": [lo, hi]}`` as outward-rounded

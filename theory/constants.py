@@ -33,11 +33,28 @@ from nrmt.theory.gaussian import (
     GUARD, Z, _check_dps, _check_shift, _check_sigma, _expectation, _round,
 )
 
-__all__ = ["Constants", "constants"]
+__all__ = ["Constants", "ThetaNames", "constants"]
+
+
+class ThetaNames:
+    """Pennington–Worah's names for Benigni–Péché's constants: η = θ1, ζ = θ2 (a mixin for every
+    object holding ``theta1`` and ``theta2``)."""
+
+    __slots__ = ()
+
+    @property
+    def eta(self):
+        """Pennington–Worah's η (= θ1)."""
+        return self.theta1
+
+    @property
+    def zeta(self):
+        """Pennington–Worah's ζ (= θ2)."""
+        return self.theta2
 
 
 @dataclass(frozen=True)
-class Constants:
+class Constants(ThetaNames):
     """Gaussian constants of an activation at scale σ (see the module docstring).
 
     Numeric fields are mpmath numbers with ``dps`` correct digits, or ``None`` when the result
@@ -77,16 +94,6 @@ class Constants:
     exact: dict = field(default_factory=dict)
     method: dict = field(default_factory=dict)
     error: dict = field(default_factory=dict)
-
-    @property
-    def eta(self):
-        """Pennington–Worah's η (= θ1)."""
-        return self.theta1
-
-    @property
-    def zeta(self):
-        """Pennington–Worah's ζ (= θ2)."""
-        return self.theta2
 
     @property
     def hermite_expansion(self):
