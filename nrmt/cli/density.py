@@ -32,33 +32,36 @@ __all__ = ["register", "run", "build_model", "points_from_args", "result_dict", 
 DEFAULT_AUTO = 200
 
 
+def _exact_decimal(text):
+    """A decimal (or p/q) kept exact as a sympy Rational; argparse error otherwise."""
+    try:
+        return sp.Rational(text.strip())
+    except (TypeError, ValueError, SyntaxError, sp.SympifyError):
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
 def exact_positive(text):
     """argparse type: a finite decimal > 0, kept exact (a sympy Rational).
 
     >>> exact_positive("0.1")
     1/10
     """
-    try:
-        value = sp.Rational(text.strip())
-    except (TypeError, ValueError, SyntaxError, sp.SympifyError):
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    value = _exact_decimal(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
 
 
 def exact_nonnegative(text):
-    """argparse type: a finite decimal >= 0, kept exact."""
-    if text.strip() in ("0", "0.0", "0.", ".0") or (text.strip().startswith("0") and _is_zero(text)):
-        return sp.Integer(0)
-    return exact_positive(text)
+    """argparse type: a finite decimal >= 0, kept exact.
 
-
-def _is_zero(text):
-    try:
-        return sp.Rational(text.strip()) == 0
-    except (TypeError, ValueError, SyntaxError, sp.SympifyError):
-        return False
+    >>> exact_nonnegative("0.0")
+    0
+    """
+    value = _exact_decimal(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
 
 
 def exact_list(text):
