@@ -573,6 +573,10 @@ def _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points=()
         found = "no closed form found" if exact and act.expr is not None else "closed forms were not tried"
         raise NrmtError(f"{found} for {what} with free symbols ({names}); give them "
                         "numeric values (--param NAME=VALUE / --sigma NUMBER) for a numeric result")
+    if act.expr is not None:
+        ball = _ball_expectation(act.expr, sigma, shift, weight, dps)
+        if ball is not None:
+            return ball[0], None, ball[1], "quadrature"
     f = act.mp_function()
     wfun = sympy.lambdify(Z, weight, modules="mpmath") if weight != 1 else None
     with mpmath.workdps(dps + GUARD + 10):
@@ -600,6 +604,42 @@ def _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points=()
         # oscillating or sharply varying integrand: split z every 1/4 and try once more
         value, err = _numeric(fz, splits, dps, what, float_only, step=0.25)
     return value, None, err, "quadrature"
+
+
+def _ball_expectation(expr, sigma, shift, weight, dps):
+    """E[weight(Z) f(σZ + shift)] by ball integration (python-flint's ``acb.integral`` with
+    certified tails: :func:`nrmt.numerics.certified_constants.gaussian_ball`), as (value, error)
+    at dps + GUARD digits, or None when the ball path cannot serve this integrand (a function
+    without a ball evaluation, a growth it cannot bound, a pole, or a ball too wide), which is
+    left to the mpmath path.
+
+    The value is the ball's midpoint and the error its radius, a rigorous bound. A ball that
+    contains 0 and is narrower than 10^-(dps + GUARD/2) gives 0 (the answer to the absolute
+    accuracy the quadrature path also claims); exact zeros are decided by the callers.
+    """
+    from nrmt.numerics.certified_constants import gaussian_ball
+
+    wx = S.One if weight == 1 else sympy.expand(weight.subs(Z, X / sigma))
+    prec = int(math.ceil((dps + GUARD) * math.log2(10))) + 20
+    try:
+        ball = gaussian_ball(expr, sigma, shift, wx, prec=prec)
+    except (NrmtError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    if not ball.is_finite():
+        return None
+    from flint import arb
+
+    mid, rad = ball.mid(), ball.rad()
+    with mpmath.workdps(dps + GUARD):
+        man, exp_ = mid.man_exp()
+        value = mpmath.mpf((int(man), int(exp_))) if man != 0 else mpmath.mpf(0)
+        rman, rexp = rad.man_exp()
+        err = mpmath.mpf((int(rman), int(rexp))) if rman != 0 else mpmath.mpf(0)
+    if rad <= abs(mid) * arb(10) ** (-(dps + 2)):
+        return value, err
+    if ball.contains(0) and rad <= arb(10) ** (-(dps + GUARD // 2)):
+        return mpmath.mpf(0), err
+    return None
 
 
 def _agrees_with_quadrature(act, sigma, shift, weight, value, what):
