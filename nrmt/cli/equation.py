@@ -102,7 +102,7 @@ def register(subparsers):
     p.add_argument("--depth", type=positive_int, default=None, help="Jacobian depth L")
     p.add_argument("--sigma-w", type=parameter_arg(), default=None, dest="sigma_w", metavar="SW",
                    help="Jacobian weight scale")
-    p.add_argument("--sigma-b", type=parameter_arg(nonnegative=True), default=0, dest="sigma_b",
+    p.add_argument("--sigma-b", type=parameter_arg(nonnegative=True), default=None, dest="sigma_b",
                    metavar="SB", help="Jacobian bias scale (default 0)")
     p.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
                    help="Jacobian weights (default iid)")
@@ -124,11 +124,13 @@ def _validate(args):
             raise ValueError("--jacobian needs an activation EXPR")
         if args.depth is None or args.sigma_w is None:
             raise ValueError("--jacobian needs --depth and --sigma-w")
-        if args.sigma_w.free_symbols or args.sigma_b.free_symbols:
+        if args.sigma_b is None:
+            args.sigma_b = 0
+        if args.sigma_w.free_symbols or getattr(args.sigma_b, "free_symbols", None):
             raise ValueError("--sigma-w and --sigma-b must be numbers (the mean field is numeric)")
         return
-    if args.depth is not None or args.sigma_w is not None:
-        raise ValueError("--depth and --sigma-w belong to --jacobian")
+    if args.depth is not None or args.sigma_w is not None or args.sigma_b is not None:
+        raise ValueError("--depth, --sigma-w and --sigma-b belong to --jacobian")
     if args.phi is None or args.psi is None:
         raise ValueError("give --phi and --psi")
     thetas = (args.theta1 is not None, args.theta2 is not None)
@@ -152,14 +154,17 @@ def build_result(args):
     if args.jacobian:
         from nrmt.cli._common import activation_from_args
 
-        return display.jacobian_equation(activation_from_args(args.expr, args.param), args.depth,
-                                         args.sigma_w, args.sigma_b, args.weights, dps=args.dps)
+        from nrmt.models.equations import jacobian_equation
+
+        return jacobian_equation(activation_from_args(args.expr, args.param), args.depth,
+                                 args.sigma_w, args.sigma_b, args.weights, dps=args.dps)
     if len(args.psi) > 1 or (args.bias_sigma is not None and args.bias_sigma != 0):
         from nrmt.cli._common import activation_from_args
 
-        return display.layers_system(activation_from_args(args.expr, args.param), args.phi,
-                                     args.psi, sigma=args.sigma or 1, sigma_b=args.bias_sigma or 0,
-                                     dps=args.dps)
+        from nrmt.models.equations import layers_system
+
+        return layers_system(activation_from_args(args.expr, args.param), args.phi, args.psi,
+                             sigma=args.sigma or 1, sigma_b=args.bias_sigma or 0, dps=args.dps)
     psi = args.psi[0]
     if args.expr is None:
         return display.one_layer_equation(args.phi, psi, args.theta1, args.theta2, dps=args.dps)
@@ -218,6 +223,6 @@ def run(args):
 
             pts = ", ".join(mpmath.nstr(p, 4) for p in check["points"])
             sys.stdout.write(f"check         relative residual {mpmath.nstr(check['residual'], 3)} "
-                             f"of the printed polynomial at the law's G(z), dps {check['dps']} "
+                             f"of the printed polynomial at the solver's solution, dps {check['dps']} "
                              f"(z = {pts})\n")
     return 0

@@ -56,8 +56,8 @@ def _ordered(terms):
     """Terms of a sum in reading order: descending powers of the equation's variables (G, w, z),
     then positive terms before negative ones and plain numbers last (``π − 2``, not ``−2 + π``)."""
     def key(t):
-        return (-_degree(t, "G"), -_degree(t, "w"), -_degree(t, "z"), bool(t.is_Rational),
-                t.could_extract_minus_sign())
+        return (-_degree(t, "G"), -_degree(t, "w"), -_degree(t, "z"), t.could_extract_minus_sign(),
+                bool(t.is_Rational))
     return sorted(terms, key=key)
 
 
@@ -79,7 +79,10 @@ class _TextPrinter(_SympyPrinter):
     """The str printer with ``^`` powers (superscripts for integers), Greek letters, ``√``."""
 
     def _print_Symbol(self, expr):
-        return GREEK.get(expr.name, expr.name)
+        head, sep, rest = expr.name.partition("_")
+        if expr.name in GREEK or not sep:
+            return GREEK.get(expr.name, expr.name)
+        return GREEK.get(head, head) + "_" + rest
 
     def _print_Pi(self, expr):
         return "π"
@@ -116,14 +119,15 @@ def text(expr):
     return re.sub(r"(?<![eE\d])-|^-", "−", out)
 
 
-def latex(expr):
-    r"""LaTeX of an expression (sympy's printer, sums in reading order).
+def latex(expr, names=None):
+    r"""LaTeX of an expression (sympy's printer, sums in reading order); ``names`` maps symbols to
+    their LaTeX.
 
     >>> import sympy as sp
     >>> print(latex(sp.Symbol("theta1") - sp.Rational(1, 4)))
     \theta_{1} - \frac{1}{4}
     """
-    return _LatexPrinter().doprint(expr)
+    return _LatexPrinter({"symbol_names": names or {}}).doprint(expr)
 
 
 def sympy_text(expr):
@@ -416,6 +420,19 @@ ONE_LAYER_SOURCE = (
     "nrmt.theory.equations.one_layer")
 
 _THETA_TEX = {"theta1": r"\theta_1", "theta2": r"\theta_2"}
+#: bookkeeping entries of ``DerivedEquation.extra`` that are not JSON keys
+_INTERNAL = ("variable_map", "description", "convention")
+
+
+def _jsonable(value):
+    """sympy values inside lists/dicts as sympy strings (JSON)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, sp.Basic):
+        return sympy_text(value)
+    return value
 
 
 def _name(key, fmt):
@@ -479,9 +496,18 @@ class DerivedEquation:
             out.append(f"{name} = {_value_str(value, fmt)}")
         return out
 
+    @property
+    def variables(self):
+        """The polynomial's variables (``G, z``; ``w, z`` for the moment generating function)."""
+        if self.polynomial is not None:
+            return self.polynomial.variables
+        return sp.symbols("G z")
+
     def latex(self, substitute=False):
         """The equation typeset: :math:`P(G, z) = 0` with θ1, θ2 and their values listed, or with
         the values substituted (``substitute=True``)."""
+        if self.polynomial is None:
+            return r" \\ ".join(e for item in self.extra.get("system", []) for e in item["latex"])
         if substitute or not self.constants_listed("latex"):
             return f"{self.polynomial.latex()} = 0"
         listed = r",\quad ".join(self.constants_listed("latex"))
@@ -489,6 +515,8 @@ class DerivedEquation:
 
     def text(self, substitute=False):
         """The equation as readable text (values listed below unless ``substitute``)."""
+        if self.polynomial is None:
+            return "\n".join(e for item in self.extra.get("system", []) for e in item["text"])
         if substitute or not self.constants_listed("text"):
             return f"{self.polynomial.text()} = 0"
         return f"{self.equation.text()} = 0,   " + ", ".join(self.constants_listed("text"))
@@ -500,17 +528,17 @@ class DerivedEquation:
             "model": self.model,
             "parameters": {k: sympy_text(v) for k, v in self.parameters.items()},
             "constants": {k: (None if v is None else sympy_text(v)) for k, v in self.constants.items()},
-            "variables": [str(v) for v in self.polynomial.variables],
-            "convention": CONVENTION,
-            "polynomial": self.polynomial.sympy(),
-            "coefficients": self.polynomial.coefficient_strings("sympy"),
-            "degree": self.polynomial.degree,
+            "variables": [str(v) for v in self.variables],
+            "convention": self.extra.get("convention", CONVENTION),
+            "polynomial": None if self.polynomial is None else self.polynomial.sympy(),
+            "coefficients": None if self.polynomial is None else self.polynomial.coefficient_strings("sympy"),
+            "degree": None if self.polynomial is None else self.polynomial.degree,
             "discriminant": None if self.discriminant is None else sympy_text(self.discriminant),
             "moments": [sympy_text(m) for m in self.moments],
             "atom": None if self.atom is None else sympy_text(self.atom),
             "latex": self.latex(substitute),
             "source": self.source,
-            **self.extra,
+            **{k: _jsonable(v) for k, v in self.extra.items() if k not in _INTERNAL},
         }
 
     def residual(self, stieltjes, points, dps=15):
@@ -570,7 +598,7 @@ class DerivedEquation:
         return zs
 
     def stieltjes_map(self, stieltjes):
-        """The function whose values are the first variable of the polynomial: ``G`` itself, or
+        r"""The function whose values are the first variable of the polynomial: ``G`` itself, or
         the moment generating function :math:`\psi(z) = G(1/z)/z - 1` (Jacobian equations)."""
         if self.extra.get("variable_map") == "psi":
             return lambda zv: stieltjes(1 / zv) / zv - 1
@@ -610,6 +638,18 @@ class DerivedEquation:
             G = self.polynomial.variables[0]
             for k, c in zip(range(deg, -1, -1), self.polynomial.coefficient_strings(fmt)):
                 lines.append(f"  {_powers([(G, k)], fmt) or '1'}: {c}")
+        if "layers" in self.extra:
+            lines.append("layers")
+            for row in self.extra["layers"]:
+                lines.append("  " + ", ".join(f"{_name(k, fmt)} = {show(v) if isinstance(v, sp.Basic) else v}"
+                                              for k, v in row.items()))
+        if self.extra.get("profile"):
+            lines.append("bias profile  (functions of the bias value b = beta; None: no closed form)")
+            for k, v in self.extra["profile"].items():
+                lines.append(f"  {_name(k, fmt)}(β) = {'None' if v is None else show(v)}")
+        if self.extra.get("lambda_atoms"):
+            lines.append("λ = f′(√q* Z)² takes  " + ", ".join(
+                f"{v} with probability {p}" for v, p in self.extra["lambda_atoms"]))
         if self.discriminant is not None:
             lines.append(f"discriminant  {show(self.discriminant)}   (in G; its real roots hold the edges)")
         if self.moments:
@@ -620,6 +660,8 @@ class DerivedEquation:
         return "\n".join(lines) + "\n"
 
     def __repr__(self):
+        if self.polynomial is None:
+            return f"DerivedEquation({self.model!r}: a system of {len(self.extra.get('system', []))} blocks)"
         return f"DerivedEquation({self.model!r}: {self.polynomial.sympy()} = 0)"
 
     def _repr_latex_(self):
@@ -722,8 +764,12 @@ def _collected_in_z(expr, variables):
     if expr == 0:
         return expr
     if expr.free_symbols - {z}:
-        p = sp.Poly(expr, z)
-        return sp.Add(*[sp.expand(c) * z ** j for (j,), c in p.terms()])
+        gens = [z] + sorted(expr.free_symbols - {z}, key=str)
+        monomial, rest = sp.Poly(expr, *gens).terms_gcd()
+        head = sp.Mul(*[g ** e for g, e in zip(gens, monomial)])
+        p = sp.Poly(rest.as_expr(), z)
+        body = sp.Add(*[sp.expand(c) * z ** j for (j,), c in p.terms()])
+        return sp.Mul(head, body, evaluate=False) if head != 1 else body
     return Equation(expr * G, variables).coefficients()[0]
 
 
