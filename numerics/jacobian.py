@@ -44,6 +44,7 @@ from nrmt.numerics.law import Law, check_dps
 from nrmt.theory.activations import X, as_activation, to_sympy_number
 from nrmt.theory.errors import NoConvergence
 from nrmt.theory.gaussian import gaussian_expectation
+from nrmt.theory.mean_field import one_sided_at_zero
 
 __all__ = ["DerivativeLaw", "JacobianLaw", "WEIGHTS"]
 
@@ -140,8 +141,8 @@ class DerivativeLaw:
     def _build_atoms(self):
         e = self.fprime.expr
         if self.q == 0:
-            right = sympy.limit(e, X, 0, "+") ** 2
-            left = sympy.limit(e, X, 0, "-") ** 2
+            right = one_sided_at_zero(e, 1, self.kinks) ** 2
+            left = one_sided_at_zero(e, -1, self.kinks) ** 2
             pieces = [(sympy.nsimplify(left), None, 0), (sympy.nsimplify(right), 0, None)]
             self._pieces = pieces
         else:
@@ -420,12 +421,8 @@ class JacobianLaw(Law):
             else:
                 groups.append([dl, 1])
         self.groups = [(g[0], g[1]) for g in groups]
-        if weights == "orthogonal" and self.depth == 1 and self.groups[0][0].is_discrete:
-            atoms = ", ".join(f"{float(self.sigma_w_exact) ** 2 * float(v):.6g} (mass {float(p):.6g})"
-                              for v, p in zip(self.groups[0][0].float_law().values,
-                                              self.groups[0][0].float_law().weights))
-            raise ValueError("with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2 has a purely "
-                             f"atomic law (atoms at {atoms}): no density")
+        if weights == "orthogonal":
+            self._refuse_orthogonal_without_density()
         for dl, _ in self.groups:
             if not dl.float_law().mean > 0:
                 raise ValueError(f"E f'(sqrt(q) Z)^2 = 0 for {dl.activation.text}: the Jacobian vanishes")
@@ -433,6 +430,35 @@ class JacobianLaw(Law):
         self._path = None           # (log x descending, w, u) on the ray x (1 + i eps)
         self._mp_state = {}
         self._edge = None
+
+    def _refuse_orthogonal_without_density(self):
+        r"""With orthogonal weights :math:`W_lW_l^\top = \sigma_w^2 I`: for L = 1,
+        :math:`JJ^\top = \sigma_w^2 D_1^2` is the law of :math:`\sigma_w^2 f'(\sqrt{q_1}Z)^2`
+        itself (atoms for piecewise-linear f; no free convolution to solve); when every
+        :math:`D_l^2` is constant (one atom, e.g. :math:`q^* = 0`), :math:`JJ^\top` is a multiple
+        of the identity. Both are refused with the law named."""
+        sw2 = float(self.sigma_w_exact) ** 2
+        if self.depth == 1:
+            dl = self.groups[0][0]
+            if dl.is_discrete:
+                atoms = ", ".join(f"{sw2 * float(v):.6g} (mass {float(p):.6g})"
+                                  for v, p in zip(dl.float_law().values, dl.float_law().weights))
+                raise ValueError("with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2 has a "
+                                 f"purely atomic law (atoms at {atoms}): no density")
+            raise ValueError(
+                "with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2: its eigenvalue law is "
+                f"that of sigma_w^2 f'(sqrt(q) Z)^2, q = {float(dl.q):.6g} (no free product); the "
+                "free-product solver needs L >= 2 or iid weights")
+        point = []
+        for dl, m in self.groups:
+            law = dl.float_law()
+            values = law.values[law.weights > 0]
+            if not dl.is_discrete or len(set(values.tolist())) != 1:
+                return
+            point.append(float(values[0]) ** m)
+        value = sw2 ** self.depth * math.prod(point)
+        raise ValueError(f"with orthogonal weights and f'(sqrt(q_l) Z)^2 constant in every layer, "
+                         f"J J^T = {value:.6g} I: a point mass, no density")
 
     @property
     def sigma_w(self):
