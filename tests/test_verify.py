@@ -177,7 +177,7 @@ def test_several_psi_are_parsed(capsys):
     from nrmt.cli import build_parser
 
     args = build_parser().parse_args(["verify", "tanh(x)", "--phi", "1", "--psi", "0.5,2", "--n0", "100"])
-    assert args.psi == [0.5, 2.0]
+    assert [str(p) for p in args.psi] == ["1/2", "2"]     # read exactly as written
     try:
         model = build_model(args)
     except ValueError as exc:           # the several-layer model is not wired in yet
