@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sys
+from decimal import Decimal
 
 __all__ = [
     "positive_int",
@@ -350,8 +351,6 @@ def decimal(value, dps):
     if isinstance(value, (list, tuple)):
         return [decimal(v, dps) for v in value]
     if isinstance(value, str):
-        from decimal import Decimal
-
         d = Decimal(value)
         if d == 0:
             return "0"
