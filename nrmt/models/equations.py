@@ -29,9 +29,11 @@ symbolically layer by layer.
 
 Examples
 --------
->>> d = jacobian_equation("relu", 1, 2)
->>> d.polynomial.sympy()             # ReLU, L = 1, sigma_w^2 = 2: Marchenko-Pastur of ratio 1/2
-'2*z*w**2 - (1 - z)*w + z'
+>>> d = jacobian_equation("relu", 1, "sqrt(2)")      # ReLU, L = 1, sigma_w^2 = 2
+>>> d.polynomial.sympy()
+'2*z*w**2 + (3*z - 1)*w + z'
+>>> d.moments                                        # chi = 1: the mean is 1
+[1, 3, 11, 45]
 """
 
 import mpmath

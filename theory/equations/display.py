@@ -174,8 +174,11 @@ def _numeric_content(coeffs):
     if g == 0:
         return sp.Integer(1)
     factors = sp.Mul.make_args(sp.factor(g))
-    numeric = sp.Mul(*[f for f in factors if not f.free_symbols])
-    return abs(numeric) if numeric.is_number and numeric != 0 else sp.Integer(1)
+    # numbers and positive parameters (φ, ψ > 0): never a factor that might vanish (θ2 ≥ 0)
+    numeric = sp.Mul(*[f for f in factors if not f.free_symbols or f.is_positive])
+    if numeric.is_number:
+        return abs(numeric) if numeric != 0 else sp.Integer(1)
+    return numeric
 
 
 def _negative(expr):
