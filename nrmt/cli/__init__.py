@@ -24,6 +24,7 @@ COMMANDS = [
     "jacobian",
     "criticality",
     "isospectral",
+    "equation",
 ]
 
 
