@@ -885,10 +885,13 @@ def _expansion_too_large(expr, power, limit=5000):
 
 
 def _round(value, dps):
+    """``value`` rounded to ``dps`` digits, as an mpf that prints them (:mod:`nrmt.theory.digits`)."""
     if value is None:
         return None
+    from nrmt.theory.digits import with_digits
+
     with mpmath.workdps(dps):
-        return +value
+        return with_digits(+value, dps)
 
 
 def gaussian_expectation(g, sigma=1, shift=0, dps=15, exact=True, weight=None, points=()):

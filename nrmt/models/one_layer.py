@@ -286,3 +286,10 @@ class OneLayer:
     def __repr__(self):
         act = "constants" if self.activation is None else repr(self.activation.text)
         return f"OneLayer({act}, phi={self.phi}, psi={self.psi}, sigma={self.sigma})"
+
+    def _repr_latex_(self):
+        """The model typeset in a notebook: activation, parameters, equation
+        (:func:`nrmt.theory.equations.display.model_latex`)."""
+        from nrmt.theory.equations.display import model_latex
+
+        return model_latex(self)

@@ -822,3 +822,147 @@ def one_layer_from_activation(activation, phi, psi, sigma=None, params=(), dps=1
     d = one_layer_equation(phi, psi, values["theta1"], values["theta2"], mean=values["mean"],
                            sigma=sig, activation=act.text, dps=dps)
     return d
+
+
+# ---------------------------------------------------------------------- notebook display
+def short(value, digits=10):
+    """A parameter value for a repr: exact sympy text when short, else ``digits`` digits.
+
+    >>> import mpmath
+    >>> short(sp.Rational(1, 2)), short(mpmath.mpf(2) / 3, 6)
+    ('1/2', '0.666667')
+    """
+    import mpmath
+
+    if isinstance(value, sp.Basic):
+        text_ = sympy_text(value)
+        if len(text_) <= 24 or not value.is_number:
+            return text_
+        return mpmath.nstr(mpmath.mpf(sp.N(value, digits + 5)), digits)
+    if isinstance(value, (mpmath.mpf, float)):
+        return mpmath.nstr(value, digits)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(short(v, digits) for v in value) + "]"
+    return str(value)
+
+
+def _short_sympy(value, digits=10):
+    """A value as sympy for LaTeX: exact when short, else a Float with ``digits`` digits."""
+    import mpmath
+
+    if isinstance(value, sp.Basic):
+        if value.is_number and len(sympy_text(value)) > 24:
+            return sp.Float(sp.N(value, digits), digits)
+        return value
+    if isinstance(value, (mpmath.mpf, float)):
+        return sp.Float(mpmath.nstr(value, digits), digits)
+    return sp.sympify(value)
+
+
+_TEX_NAMES = {"gammas": r"\gamma", "weights": r"\mathrm{weights}", "phi": r"\varphi", "psi": r"\psi", "sigma": r"\sigma", "sigma_w": r"\sigma_w",
+              "sigma_x": r"\sigma_x", "sigma_b": r"\sigma_b", "theta1": r"\theta_1",
+              "theta2": r"\theta_2", "depth": "L", "dps": r"\mathrm{dps}"}
+
+
+def parameters_latex(params):
+    r"""``{"phi": 1/2, ...}`` as ``\varphi = \frac{1}{2},\ ...`` (LaTeX, values shortened).
+
+    >>> parameters_latex({"phi": sp.Rational(1, 2), "depth": 3})
+    '\\varphi = \\frac{1}{2},\\ L = 3'
+    """
+    parts = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        name = _TEX_NAMES.get(key, rf"\mathrm{{{key}}}".replace("_", r"\_"))
+        if isinstance(value, (list, tuple)):
+            shown = "(" + ", ".join(latex(_short_sympy(v)) for v in value) + ")"
+        elif isinstance(value, str):
+            shown = rf"\mathrm{{{value}}}"
+        else:
+            shown = latex(_short_sympy(value))
+        parts.append(f"{name} = {shown}")
+    return r",\ ".join(parts)
+
+
+def activation_latex(activation):
+    r"""An activation as :math:`f(x) = \dots` (sympy's LaTeX of its expression).
+
+    >>> activation_latex("x**2 + x - 1")
+    'f(x) = x^{2} + x - 1'
+    """
+    from nrmt.theory.activations import as_activation
+
+    act = as_activation(activation)
+    if act.expr is None:
+        return rf"f = \mathtt{{{act.text}}}"
+    return f"f(x) = {latex(act.expr)}"
+
+
+def _law_params(law):
+    """The parameters a law records (``params``, or its ratios, scales, depth and weights)."""
+    params = dict(getattr(law, "params", None) or {})
+    if not params:
+        layers = getattr(law, "layer_laws", None) or getattr(law, "profiles", None)
+        if layers is not None:
+            params["depth"] = len(layers)
+        for key in ("gammas", "sigma_w", "sigma_x", "weights"):
+            value = getattr(law, key, None)
+            if value is not None:
+                params[key] = value
+    return params
+
+
+def law_latex(law):
+    r"""What a notebook shows for a law: its class, parameters and, for an algebraic law, the
+    equation :math:`P(G, z) = 0` it solves (collected; long constants shortened)."""
+    params = _law_params(law)
+    params["dps"] = law.dps
+    head = rf"\mathrm{{{type(law).__name__}}}\left({parameters_latex(params)}\right)"
+    if hasattr(law, "polynomial") and callable(law.polynomial):
+        expr = law.polynomial()
+        expr = expr.xreplace({r: sp.Float(r, 12) for r in expr.atoms(sp.Rational)
+                              if r.q > 10**6 or abs(r.p) > 10**12})
+        return f"$${head}:\\quad {Equation(expr).latex()} = 0$$"
+    return f"$${head}$$"
+
+
+def law_repr(law):
+    """``OneLayerLaw(phi=1/2, psi=2, theta1=0.3942944904, theta2=0.3668791644, dps=15)``."""
+    params = _law_params(law)
+    inner = [f"{k}={short(v) if not isinstance(v, str) else repr(v)}" for k, v in params.items()]
+    inner.append(f"dps={law.dps}")
+    return f"{type(law).__name__}({', '.join(inner)})"
+
+
+def model_latex(model):
+    r"""What a notebook shows for a model (:class:`~nrmt.models.one_layer.OneLayer`,
+    ``Layers``, ``Bias``, ``Jacobian``): the activation, the parameters and the equation.
+
+    One layer: the Pennington–Worah quartic with θ1, θ2 and their values (closed forms where they
+    exist); Jacobian: :math:`S_{JJ^\top}(w) = (S_{D^2}(w) S_{WW^\top}(w))^L`; several layers: the
+    parameters (``nrmt equation`` prints the recursion).
+    """
+    name = type(model).__name__
+    act = getattr(model, "activation", None)
+    head = activation_latex(act) if act is not None else r"\text{given by } \theta_1, \theta_2"
+    keys = {"OneLayer": ("phi", "psi", "sigma"), "Jacobian": ("depth", "sigma_w", "sigma_b", "weights"),
+            "Layers": ("phi", "psi", "sigma_w", "sigma_x", "sigma_b"),
+            "Bias": ("phi", "psi", "sigma_w", "sigma_x", "sigma_b")}.get(name, ())
+    params = {k: getattr(model, k) for k in keys if hasattr(model, k)}
+    out = rf"\mathrm{{{name}}}:\ {head};\quad {parameters_latex(params)}"
+    if name == "OneLayer":
+        from nrmt.theory.equations import one_layer as ol
+
+        t1, t2 = model.thetas(15)
+        phi, psi = sp.sympify(model.phi), sp.sympify(model.psi)
+        generic = Equation(sp.expand(ol.quartic().as_expr().subs({ol.phi: phi, ol.psi: psi})))
+        values = parameters_latex({"theta1": t1, "theta2": t2})
+        out += rf"\\ {generic.latex()} = 0,\quad {values}"
+    elif name == "Jacobian":
+        sw = r"\frac{1}{\sigma_w^2 (1 + w)}" if model.weights == "iid" else r"\frac{1}{\sigma_w^2}"
+        out += (rf"\\ S_{{JJ^\top}}(w) = \big(S_{{D^2}}(w)\, S_{{WW^\top}}(w)\big)^{{{model.depth}}},"
+                rf"\quad S_{{WW^\top}}(w) = {sw},\quad D^2 \sim f'(\sqrt{{q^*}}Z)^2")
+    return f"$${out}$$"
