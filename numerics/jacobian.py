@@ -449,6 +449,12 @@ class JacobianLaw(Law):
                 "with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2: its eigenvalue law is "
                 f"that of sigma_w^2 f'(sqrt(q) Z)^2, q = {float(dl.q):.6g} (no free product); the "
                 "free-product solver needs L >= 2 or iid weights")
+        atom = self._orthogonal_nonzero_atom()
+        if atom is not None:
+            raise ValueError(
+                f"with orthogonal weights J J^T has an atom at x = {float(atom[0]):.6g} of mass "
+                f"{float(atom[1]):.6g} (Belinschi 2003: an atom where two factors' atom masses add "
+                "up to more than 1), besides its density; nrmt's laws carry atoms at 0 only")
         point = []
         for dl, m in self.groups:
             law = dl.float_law()
@@ -459,6 +465,38 @@ class JacobianLaw(Law):
         value = sw2 ** self.depth * math.prod(point)
         raise ValueError(f"with orthogonal weights and f'(sqrt(q_l) Z)^2 constant in every layer, "
                          f"J J^T = {value:.6g} I: a point mass, no density")
+
+    def _orthogonal_nonzero_atom(self):
+        r"""The largest atom of :math:`\boxtimes_l \nu_l` away from 0, as (x, mass), or None.
+
+        Belinschi, *The atoms of the free multiplicative convolution of two probability
+        distributions*, Integral Equations Operator Theory 46 (2003): :math:`\mu \boxtimes \nu`
+        has an atom at :math:`t = uv \ne 0` iff :math:`\mu(\{u\}) + \nu(\{v\}) > 1`, of mass
+        :math:`\mu(\{u\}) + \nu(\{v\}) - 1`; applied layer by layer (a continuous factor has
+        no atoms, so the product then has none away from 0). Masses at 30 digits."""
+        with mpmath.workdps(30):
+            current = None
+            for dl, m in self.groups:
+                if not dl.is_discrete:
+                    return None
+                atoms = {v: p for v, p in dl._atom_mp_cached() if v != 0 and p > 0}
+                for _ in range(m):
+                    if current is None:
+                        current = dict(atoms)
+                        continue
+                    nxt = {}
+                    for u, pu in current.items():
+                        for v, pv in atoms.items():
+                            mass = pu + pv - 1
+                            if mass > mpmath.mpf(10) ** -25:
+                                nxt[u * v] = nxt.get(u * v, 0) + mass
+                    current = nxt
+                    if not current:
+                        return None
+            if not current or self.depth == 1:
+                return None
+            x, mass = max(current.items(), key=lambda kv: kv[1])
+            return x * self.sigma_w ** (2 * self.depth), mass
 
     @property
     def sigma_w(self):
