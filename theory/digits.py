@@ -22,7 +22,7 @@ mpf('0.33333333333333333333333333333333333333333333333333')
 import mpmath
 from mpmath import libmp
 
-__all__ = ["Mpf", "with_digits"]
+__all__ = ["Mpf", "with_digits", "returns_digits"]
 
 
 class Mpf(mpmath.mpf):
@@ -78,3 +78,48 @@ def with_digits(value, digits):
     if isinstance(value, mpmath.mpf):
         return Mpf(value, digits)
     return value
+
+
+def _convert(value, digits):
+    import dataclasses
+
+    if isinstance(value, mpmath.mpf):
+        return Mpf(value, digits)
+    if isinstance(value, list):
+        return [_convert(v, digits) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_convert(v, digits) for v in value)
+    if isinstance(value, dict):
+        return {k: _convert(v, digits) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: Mpf(getattr(value, f.name), digits) for f in dataclasses.fields(value)
+                   if isinstance(getattr(value, f.name), mpmath.mpf)}
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+def returns_digits(function):
+    """Decorator: the mpf results of ``function(..., dps=...)`` (also inside lists, tuples,
+    dicts and dataclasses) come back as :class:`Mpf` printing ``dps`` digits.
+
+    >>> @returns_digits
+    ... def third(dps=15):
+    ...     with mpmath.workdps(dps + 5):
+    ...         return mpmath.mpf(1) / 3
+    >>> third(dps=25)
+    mpf('0.3333333333333333333333333')
+    """
+    import functools
+    import inspect
+
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        result = function(*args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        dps = bound.arguments.get("dps")
+        return _convert(result, dps) if isinstance(dps, int) else result
+
+    return wrapper

@@ -40,6 +40,7 @@ import mpmath
 import sympy
 
 from nrmt.theory.activations import X, Activation, as_activation, to_sympy_number
+from nrmt.theory.digits import returns_digits
 from nrmt.theory.errors import NoConvergence
 from nrmt.theory.exact import exact_parameter
 from nrmt.theory.gaussian import gaussian_expectation, gaussian_expectation_float
@@ -183,6 +184,7 @@ def derivative_second_moment(activation, q, dps=15):
     return _expectation(f.derivative().expr ** 2, q, dps, f.kinks)
 
 
+@returns_digits
 def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
     r"""One step of the length map :math:`q \mapsto \sigma_w^2 \mathbb E f(\sqrt q Z)^2 + \sigma_b^2`.
 
@@ -199,6 +201,7 @@ def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
         return +(sw ** 2 * val + sb ** 2)
 
 
+@returns_digits
 def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
     r"""Pre-activation variances :math:`[q_1, \dots, q_L]` of a depth-``L`` network.
 
@@ -220,6 +223,7 @@ def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
     return [+q for q in qs]
 
 
+@returns_digits
 def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=2000):
     r"""The fixed point :math:`q^*` reached by iterating the length map from ``q_init``.
 
@@ -374,6 +378,7 @@ def _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q_init):
                        f"sigma_b = {sigma_b}): no finite fixed point, q grows without bound")
 
 
+@returns_digits
 def chi(activation, q, sigma_w, dps=15):
     r"""The slope :math:`\chi = \sigma_w^2\,\mathbb E f'(\sqrt q Z)^2` (Poole et al. 2016, their :math:`\chi_1`).
 

@@ -138,13 +138,14 @@ def jacobian_equation(activation, depth, sigma_w, sigma_b=0, weights="iid", dps=
     }
     params = {"depth": sp.Integer(depth), "sigma_w": model.sigma_w, "sigma_b": model.sigma_b}
     return display.DerivedEquation("jacobian", params, constants, polynomial, polynomial,
-                                   discriminant=None, moments=moments, atom=_exact(lam.zero_mass(), dps)
-                                   if not lam.is_discrete else _zero_atom(atoms),
+                                   discriminant=None, moments=moments, atom=_zero_atom(atoms),
                                    source=JACOBIAN_SOURCE, activation=model.activation.text,
                                    extra=extra)
 
 
 def _zero_atom(atoms):
+    """P(λ = 0): the atom at 0 of JJ^T (Belinschi 2003: the largest atom of the factors; all the
+    layers alike here); 0 for a continuous λ."""
     return sp.Add(*[p for v, p in atoms if v == 0]) if atoms else sp.Integer(0)
 
 
