@@ -222,3 +222,42 @@ def test_bad_input_one_line_error(capsys, argv, message):
     err = capsys.readouterr().err.strip()
     assert err.startswith("nrmt equation: error:") and "\n" not in err and "Traceback" not in err
     assert message in err
+
+
+def test_printed_layer_system_reduces_to_the_quartic(capsys):
+    """The recursion printed for one layer (key ``system``), with its symbols given values here
+    (c^2 = theta2/q, s^2 = theta1 - theta2, gamma_0 = 1/phi, gamma_1 = psi/phi, sigma_x = 1), is
+    eliminated by resultants: what is left is Pennington-Worah's quartic (times factors free of
+    the physical root)."""
+    out = run_json(capsys, "relu", "--phi", "1/2", "--psi", "1,2")
+    blocks = [b for b in out["system"] if not b["name"].startswith("layer 2")]
+    # the equations of layer 2's lower neighbour (layer 1) and the input: rename layer 1 as the top
+    S = sp.Symbol
+    ph, ps, eta, zeta, q = sp.Rational(1, 2), 2, sp.Rational(1, 3), sp.Rational(1, 5), 1
+    vals = {S("gamma_0"): 1 / ph, S("gamma_1"): ps / ph, S("c_1"): sp.sqrt(zeta / q),
+            S("s_1"): sp.sqrt(eta - zeta), S("sigma_w2"): q, S("sigma_x2"): 1}
+    lines = []
+    for b in blocks:
+        for eq in b["equations"]:
+            eq = eq.replace("m_0(w_1/sigma_w2)", "m_0").replace("m_1(z_1)", "m_1")
+            lhs, rhs = (sp.sympify(x) for x in eq.split(" = "))
+            lines.append((lhs, rhs.subs(vals)))
+    # layer 1 as the top of a one-layer network: G = (1 - gamma_1)/z - gamma_1 e0_1, z_1 = gamma_1 z
+    g1 = vals[S("gamma_1")]
+    lines = [(lhs, rhs) for lhs, rhs in lines if lhs != S("z_1")]
+    lines += [(S("z_1"), g1 * z), (G, (1 - g1) / z - g1 * S("e0_1"))]
+    unknowns = {S("e0_1"), S("e1_1"), S("m_0"), S("m_1"), G}
+    defs = {lhs: rhs for lhs, rhs in lines if lhs.is_Symbol and lhs not in unknowns}
+    for _ in range(6):
+        defs = {k: v.subs(defs) for k, v in defs.items()}
+    res = {str(lhs): sp.together((lhs - rhs).subs(defs)) for lhs, rhs in lines
+           if not (lhs.is_Symbol and lhs not in unknowns) and not lhs.has(S("m_1"))}
+    assert set(res) == {"G", "e0_1", "e1_1", "0"}
+    e0 = sp.solve(res.pop("G"), S("e0_1"))[0]                  # the top line
+    res = {k: sp.together(r.subs(S("e0_1"), e0)) for k, r in res.items()}
+    m0 = sp.solve(res.pop("e0_1"), S("m_0"))[0]                # linear in m_0
+    rest = [sp.numer(sp.together(r.subs(S("m_0"), m0))) for r in res.values()]
+    eliminated = sp.resultant(sp.expand(rest[0]), sp.expand(rest[1]), S("e1_1"))
+    quartic = paper_quartic(ph, ps, eta, zeta)
+    assert sp.rem(sp.Poly(eliminated, G), sp.Poly(quartic, G)).is_zero
+    assert sp.Poly(eliminated, G).degree() >= 4
