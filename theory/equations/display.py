@@ -181,6 +181,20 @@ def _numeric_content(coeffs):
     return numeric
 
 
+def _clean_floats(expr):
+    """Decimals that are integers to their own precision as integers."""
+    expr = sp.sympify(expr)
+    return expr.xreplace({f: sp.Integer(round(f)) for f in expr.atoms(sp.Float) if _integral(f)})
+
+
+def _integral(f):
+    """Whether a decimal is an integer to its own precision (8.00000000000000 is 8)."""
+    import mpmath
+
+    digits = mpmath.libmp.prec_to_dps(f._prec)
+    return abs(f - round(f)) <= sp.Float(10) ** (1 - digits) * max(1, abs(f))
+
+
 def _negative(expr):
     """Whether a coefficient reads with a leading minus sign."""
     if expr.is_number:
@@ -221,7 +235,7 @@ class Equation:
         if normalise:
             expr = self._normalise(expr)
         # decimals that are integers (8.000…) print as integers
-        expr = expr.xreplace({f: sp.Integer(int(f)) for f in expr.atoms(sp.Float) if f == int(f)})
+        expr = _clean_floats(expr)
         self.expr = expr
         poly = sp.Poly(expr, G)
         self.degree = poly.degree()
@@ -250,7 +264,8 @@ class Equation:
         """(factor, low, [(j, c_j)]) for one coefficient a(z) = factor z^low sum_j c_j z^j."""
         z = self.variables[1]
         p = sp.Poly(a, z)
-        inner = [(j, tidy(c)) for (j,), c in p.terms() if c != 0]
+        # (a Poly over the reals turns integers into decimals: 8 → 8.0)
+        inner = [(j, tidy(_clean_floats(c))) for (j,), c in p.terms() if c != 0]
         if len(inner) == 1:
             return sp.Integer(1), 0, inner
         low = min(j for j, _ in inner)
@@ -291,8 +306,10 @@ class Equation:
         neg = _negative(factor)
         f = -factor if neg else factor
         inside = _sum([(c, [(z, j)]) for j, c in inner], fmt)
-        group = rf"\left({inside}\right)" if fmt == "latex" else f"({inside})"
         head = _monomial(f, [(z, low)], fmt) if (f != 1 or low) else ""
+        if not (with_power or head or neg):    # a coefficient alone needs no parentheses
+            return neg, inside
+        group = rf"\left({inside}\right)" if fmt == "latex" else f"({inside})"
         mult = "*" if fmt == "sympy" else " "
         return neg, mult.join(p for p in (head, group, _powers(power, fmt)) if p)
 
