@@ -98,7 +98,6 @@ def _mp_cdf(x, ratio, scale):
     return F + max(0.0, 1 - 1 / ratio)
 
 
-@pytest.mark.slow
 def test_departure_from_mp_grows_with_bias_theory_and_samples():
     # |x| is isospectral without bias (theta2 = 0); with bias it is not (Piccolo-Schroeder)
     phi, psi = 0.5, 1.0
