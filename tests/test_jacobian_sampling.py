@@ -1,6 +1,6 @@
 """Monte Carlo: squared singular values of sampled Jacobians against the limit law.
 
-Tolerances are in units of compare()'s noise scales (tests/noise.py). KS: below ``KS_NOISE_MAX``
+Tolerances are in units of compare()'s noise scales (tests/noise.py). KS: below ``KS_NOISE_MAX_JACOBIAN``
 times max(ks_scale, ks_split) — the trials are kept as blocks so that compare() sees their spread,
 which for Jacobians includes the O(1/√N) fluctuations of the layer variances — taken above the
 float64 floor (1e-20 max; the *count* below it is still right). Laws with an atom at 0 (ReLU,
@@ -22,8 +22,10 @@ from scipy import stats
 from nrmt.models.jacobian import Jacobian
 from nrmt.numerics.compare import compare
 from nrmt.numerics.jacobian_sampling import ks_above_floor, sample_jacobian
-from noise import (ALPHA, AtomAt, assert_ks_agrees, assert_ks_disagrees, assert_moments_agree,
-                   jacobian_atom_law, jacobian_trials, z_bound)
+from noise import (ALPHA, KS_NOISE_MAX_JACOBIAN, AtomAt, assert_ks_agrees, assert_ks_disagrees,
+                   assert_moments_agree, jacobian_atom_law, jacobian_trials, z_bound)
+
+BOUND = dict(bound=KS_NOISE_MAX_JACOBIAN)
 
 N, TRIALS = 200, 2
 TANH = ("tanh", "1.29922096680185", "0.195041536887065")      # critical, q* = 1/2
@@ -57,7 +59,7 @@ def test_monte_carlo_agreement_gaussian_and_rademacher(f, sw, sb, L):
     law = model.law()
     for entries, seed in (("gaussian", 1), ("rademacher", 2)):
         sample, floor = jacobian_trials(model, N, TRIALS, seed, entries)
-        assert_ks_agrees(compare(sample, law, moments=0, floor=floor), entries)
+        assert_ks_agrees(compare(sample, law, moments=0, floor=floor), entries, **BOUND)
     # the floor is honest: values below it are counted, and deep products do put mass there
     assert floor > 0
 
@@ -71,7 +73,7 @@ def test_relu_depth_1_atom_and_continuous_part():
     for entries, seed in (("gaussian", 1), ("rademacher", 2)):
         sample, floor = jacobian_trials(model, N, TRIALS, seed, entries)
         atom = float(np.mean(sample < floor))
-        assert_ks_agrees(compare(sample, AtomAt(law, atom), moments=0, floor=floor), entries)
+        assert_ks_agrees(compare(sample, AtomAt(law, atom), moments=0, floor=floor), entries, **BOUND)
         if entries == "gaussian":
             assert abs(atom - mean) < stats.norm.isf(ALPHA / 2) * sd / math.sqrt(TRIALS), (atom, mean)
 
@@ -102,14 +104,14 @@ def test_universality_uniform_and_student_t():
     law = model.law()
     for entries, seed in (("uniform", 4), ("student-t:8", 5)):
         sample, floor = jacobian_trials(model, N, TRIALS, seed, entries)
-        assert_ks_agrees(compare(sample, law, moments=0, floor=floor), entries)
+        assert_ks_agrees(compare(sample, law, moments=0, floor=floor), entries, **BOUND)
 
 
 def test_orthogonal_weights_give_a_different_law():
     iid, orth = _jacobian(TANH, 4), _jacobian(TANH, 4, weights="orthogonal")
     sample, floor = jacobian_trials(orth, N, TRIALS, 3)
-    assert_ks_agrees(compare(sample, orth.law(), moments=0, floor=floor))     # its own law
-    assert_ks_disagrees(compare(sample, iid.law(), moments=0, floor=floor))   # not the iid one
+    assert_ks_agrees(compare(sample, orth.law(), moments=0, floor=floor), **BOUND)     # its own law
+    assert_ks_disagrees(compare(sample, iid.law(), moments=0, floor=floor), **BOUND)   # not the iid one
 
 
 def test_ks_above_floor_is_compares_distance():
