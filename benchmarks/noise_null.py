@@ -8,7 +8,8 @@ tests/noise.py are read off this table::
 
     python benchmarks/noise_null.py [SEEDS]        # default 100 seeds per case
 
-Measured (2 cores, 200 seeds per case, ~25 min): see the table in tests/noise.py's docstring.
+Measured with 200 seeds per case (about 40 min on a loaded 2-core machine): the figures in
+tests/noise.py's docstring.
 """
 
 import os
@@ -93,14 +94,14 @@ CASES = {
         lambda: _model_case(Layers("tanh(x)", 0.5, [0.8, 1.25], sigma_w=1.2, sigma_x=0.9), 300, 2),
     "layers relu [1, 0.8, 1.25] n0=300 T=2":
         lambda: _model_case(Layers("relu", 0.5, [1.0, 0.8, 1.25], sigma_w=1.2, sigma_x=0.9), 300, 2),
-    "bias tanh sb=1 n0=400 T=2":
-        lambda: _model_case(Bias("tanh(x)", 0.5, 0.625, sigma_b=1.0, nodes=24), 400, 2),
-    "jacobian tanh L=4 N=200 T=4": lambda: _jacobian_case(Jacobian("tanh", 4, SW_T, SB_T), 200, 4),
-    "jacobian tanh L=16 N=200 T=4": lambda: _jacobian_case(Jacobian("tanh", 16, SW_T, SB_T), 200, 4),
-    "jacobian relu L=1 N=200 T=4 (observed atom)":
-        lambda: _jacobian_case(Jacobian("relu", 1, "1.4142135623730950"), 200, 4),
-    "jacobian tanh L=4 orthogonal N=200 T=4":
-        lambda: _jacobian_case(Jacobian("tanh", 4, SW_T, SB_T, weights="orthogonal"), 200, 4),
+    "bias tanh sb=1 n0=400 T=4":
+        lambda: _model_case(Bias("tanh(x)", 0.5, 0.625, sigma_b=1.0, nodes=24), 400, 4),
+    "jacobian tanh L=4 N=200 T=2": lambda: _jacobian_case(Jacobian("tanh", 4, SW_T, SB_T), 200, 2),
+    "jacobian tanh L=16 N=200 T=2": lambda: _jacobian_case(Jacobian("tanh", 16, SW_T, SB_T), 200, 2),
+    "jacobian relu L=1 N=200 T=2 (observed atom)":
+        lambda: _jacobian_case(Jacobian("relu", 1, "1.4142135623730950"), 200, 2),
+    "jacobian tanh L=4 orthogonal N=200 T=2":
+        lambda: _jacobian_case(Jacobian("tanh", 4, SW_T, SB_T, weights="orthogonal"), 200, 2),
 }
 
 MOMENT_CASES = {
