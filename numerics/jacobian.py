@@ -252,13 +252,13 @@ class DerivativeLaw:
         return sorted(out)
 
     def _nodes_float(self):
-        """Composite Gauss–Legendre nodes and weights (Gaussian density included) in Z: unit
+        r"""Composite Gauss–Legendre nodes and weights (Gaussian density included) in Z: unit
         panels on :math:`|Z| \le Z_{max}`, split at the kinks, and geometrically graded panels
         (ratio 4, down to :math:`10^{-13}`) towards each zero of f', where
         :math:`\lambda \approx c (Z - Z_0)^2` and the law of :math:`\lambda` has a
         :math:`\lambda^{-1/2}` singularity at 0 (sin, GELU): its mass near 0, which decides the
         product law at small x, is then resolved (a unit panel misses it: the density at
-        :math:`x = 10^{-5}` of an orthogonal sin network came out 1e-14 instead of 55)."""
+        :math:`x = 10^{-5}` of an orthogonal sin network came out 1e-14 instead of about 61)."""
         zeros = [z0 for z0 in self._zeros_float() if abs(z0) < _Z_MAX - 0.5]
         graded = []
         for z0 in zeros:
@@ -932,17 +932,28 @@ class JacobianLaw(Law):
         return x
 
     def _lower_edge_float(self, hi):
-        """(x_-, w, u) with a real state just below x_-, or None when the support reaches 0."""
-        probe = np.array([1e-9, 1e-6]) * hi
-        w, _ = self._solve_real_float(probe)
-        if np.all(-w.imag > 1e-10 * np.abs(w)):
+        """(x_-, w, u) with a real state just below x_-, or None when the support reaches 0.
+
+        Scans :math:`[10^{-9}x_+, x_+]` first, then further down (a deep product spreads its
+        continuous part over many decades: ReLU at depth 64 has it below :math:`10^{-9}x_+`)."""
+        def on(w):
+            return -w.imag > 1e-10 * np.abs(w)
+
+        for low in (1e-9, 1e-40, 1e-150):
+            w, _ = self._solve_real_float(np.array([low, low * 1e3]) * hi)
+            if np.all(on(w)):
+                return None
+            xs = np.geomspace(low * hi, hi, int(40 * math.log10(1 / low)) + 40)
+            w, _ = self._solve_real_float(xs)
+            mask = on(w)
+            if mask.any():
+                break
+        else:
+            raise NoConvergence("the Jacobian law has no continuous part on a scan of its range "
+                                f"[1e-150 x_+, x_+], x_+ = {hi:.6g}")
+        i = int(np.argmax(mask))
+        if i == 0:
             return None
-        xs = np.geomspace(1e-9 * hi, hi, 400)
-        w, _ = self._solve_real_float(xs)
-        on = -w.imag > 1e-10 * np.abs(w)
-        i = int(np.argmax(on))
-        if not on[i]:
-            raise NoConvergence("the Jacobian law has no continuous part on a scan of its range")
         lo, up = xs[i - 1], xs[i]
         for _ in range(60):
             mid = math.sqrt(lo * up)
@@ -964,7 +975,8 @@ class JacobianLaw(Law):
         :math:`f' \to 0` at infinity). The bottom of the support of :math:`a^{1/2} b a^{1/2}` is at
         most :math:`\lVert b\rVert` times that of :math:`a` (Loewner order), and so is that of
         :math:`\mu_a \boxtimes \mu_b`; without an atom at 0 that bottom belongs to the continuous
-        part. With an atom at 0 the continuous part may start above 0 (ReLU, L = 1): scanned. A scan would see a super-exponentially small density
+        part. With an atom at 0 the continuous part may start above 0 (ReLU, L = 1): scanned.
+        A scan would see a super-exponentially small density
         (e.g. tanh: :math:`\lambda` has a log-normal-like tail at 0) as a gap."""
         if self._atom() > 0:
             return False            # the atom holds the bottom of the spectrum: scan for a gap

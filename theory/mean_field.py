@@ -41,7 +41,7 @@ import sympy
 
 from nrmt.theory.activations import X, Activation, as_activation, to_sympy_number
 from nrmt.theory.digits import returns_digits
-from nrmt.theory.errors import NoConvergence
+from nrmt.theory.errors import NoConvergence, NrmtError
 from nrmt.theory.exact import exact_parameter
 from nrmt.theory.gaussian import gaussian_expectation, gaussian_expectation_float
 
@@ -62,9 +62,21 @@ __all__ = [
 _GUARD = 10
 
 
-class NoFixedPoint(NoConvergence):
+class NoFixedPoint(NrmtError, ValueError):
     """The length map has no finite fixed point it reaches (it grows without bound or does not
-    settle): the layers' variances must then come from an input, ``q0``."""
+    settle): the layers' variances must then come from an input, ``q0``. A property of the
+    parameters (a refusal), not a solver failure."""
+
+
+def _show(value):
+    """A parameter for a message: as typed when short, else 12 significant digits."""
+    text = str(value)
+    if len(text) <= 20:
+        return text
+    try:
+        return mpmath.nstr(mpmath.mpf(sympy.N(_sym(value), 15)), 12)
+    except (TypeError, ValueError):
+        return text
 
 
 def _check_dps(dps):
@@ -239,9 +251,9 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
 
     Raises
     ------
-    NoConvergence
+    NoFixedPoint
         When the iteration diverges (no finite fixed point, e.g. ReLU with
-        :math:`\sigma_w^2 > 2`) or does not settle.
+        :math:`\sigma_w^2 > 2`, or :math:`\sigma_w^2 = 2` with a bias) or does not settle.
 
     Examples
     --------
@@ -274,7 +286,8 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
         decreasing = decreasing and nq < q
         if not math.isfinite(nq) or nq > 1e12:
             raise NoFixedPoint(
-                f"the length map of {f.text} (sigma_w = {sigma_w}, sigma_b = {sigma_b}) has no "
+                f"the length map of {f.text} (sigma_w = {_show(sigma_w)}, sigma_b = "
+                f"{_show(sigma_b)}) has no "
                 f"finite fixed point: from q = {q_init} it grows without bound")
         if nq < 1e-30:
             return mpmath.mpf(0)
@@ -289,7 +302,8 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
             # q_l ~ c/l. A positive fixed point would be reached geometrically.
             return mpmath.mpf(0)
         raise NoFixedPoint(
-            f"the length map of {f.text} (sigma_w = {sigma_w}, sigma_b = {sigma_b}) reaches no "
+            f"the length map of {f.text} (sigma_w = {_show(sigma_w)}, sigma_b = {_show(sigma_b)}) "
+            "reaches no "
             f"fixed point: after {maxiter} iterations from q = {q_init} it is at q = {q:.8g} and "
             "still moving")
     # float secant (double precision), enough when dps <= 15
@@ -374,8 +388,8 @@ def _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q_init):
     if cmp == 0 and zero_bias:
         return +mpmath.mpf(q_init)
     grows = f"q -> {mpmath.nstr(slope_mp, 8)} q" + ("" if zero_bias else " + sigma_b^2")
-    raise NoFixedPoint(f"the length map of {f.text} is {grows} (sigma_w = {sigma_w}, "
-                       f"sigma_b = {sigma_b}): no finite fixed point, q grows without bound")
+    raise NoFixedPoint(f"the length map of {f.text} is {grows} (sigma_w = {_show(sigma_w)}, "
+                       f"sigma_b = {_show(sigma_b)}): no finite fixed point, q grows without bound")
 
 
 @returns_digits
