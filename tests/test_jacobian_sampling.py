@@ -13,6 +13,7 @@ Universality (Pastur & Slavin): Gaussian, Rademacher, uniform and Student-t weig
 law; Haar-orthogonal weights a different one, told apart in the same noise units.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -48,14 +49,21 @@ ATOM_CASES = [
 ]
 
 
+@functools.lru_cache(maxsize=None)
+def _model(f, depth, sw, sb, weights="iid"):
+    """One model per parameter set in this module: its law (and the law's CDF table) is built once
+    for all the tests that use it."""
+    return Jacobian(f, depth, sw, sb, weights=weights)
+
+
 def _jacobian(spec, depth, **kw):
     f, sw, sb = spec[:3]
-    return Jacobian(f, depth, sw, sb, **kw)
+    return _model(f, depth, sw, sb, **kw)
 
 
 @pytest.mark.parametrize("f,sw,sb,L", KS_CASES, ids=[f"{c[0]}-L{c[3]}-sw{c[1][:4]}" for c in KS_CASES])
 def test_monte_carlo_agreement_gaussian_and_rademacher(f, sw, sb, L):
-    model = Jacobian(f, L, sw, sb)
+    model = _model(f, L, sw, sb)
     law = model.law()
     for entries, seed in (("gaussian", 1), ("rademacher", 2)):
         sample, floor = jacobian_trials(model, N, TRIALS, seed, entries)
