@@ -47,6 +47,10 @@ remove it: with samples at n and 2n, ``2 m(2n) − m(n)`` has bias O(1/n²) and 
 ``sqrt(4 se(2n)² + se(n)²)``; the z-values of :func:`extrapolated_moment_z` are then Student-t
 distributed, and the bound :func:`z_bound` is the t quantile for :data:`ALPHA` (two-sided, split
 over the moments checked; Welch–Satterthwaite degrees of freedom).
+Measured (benchmarks/noise_null.py, largest |z| of m1..m4, against the bound): one layer tanh and
+centred ReLU, n0 = 200/400, T = 8: max 4.14 and 2.45 over 100 seeds (bounds 5.0); Jacobians
+ReLU L = 4, hard-tanh L = 4, ReLU L = 16, N = 100/200, T = 8: max 4.03, 4.09, 3.80 over 200 seeds
+(bounds 5.3, 5.9, 6.8).
 
 Atoms of deep Jacobians (ReLU, hard-tanh). The rank of :math:`J = D_L W_L \cdots D_1 W_1` is
 min_l rank D_l, and rank D_l = N − Z_l with Z_l ~ Binomial(N, p) independent (the signs of
