@@ -165,12 +165,16 @@ class Layers:
                         q_x = sw2_x * t1_x if (q_x is not None and _is_number(t1_x)) else None
                     else:
                         bp = BiasProfileMP(self.activation, mpmath.sqrt(q), self.sigma_b)
-                        theta1 = bp.average(lambda mu, t1, c2, s2: t1)
-                        theta2 = q * bp.average(lambda mu, t1, c2, s2: c2)
+                        theta1 = theta2 = None     # the law does not need them: on demand
+                        if len(out) < self.depth - 1:
+                            theta1 = bp.average(lambda mu, t1, c2, s2: t1)
                         out.append({"q": q, "theta1": theta1, "theta2": theta2, "bias": bp,
                                     "theta2_zero": False, "linear": affine, "theta1_exact": None})
                         q_x = None
-                    q = _to_mpf(q_x) if q_x is not None else _to_mpf(self._exact_scales()[0]) * theta1
+                    if q_x is not None:
+                        q = _to_mpf(q_x)
+                    elif theta1 is not None:
+                        q = _to_mpf(self._exact_scales()[0]) * theta1
             self._mp[dps] = out
         return self._mp[dps]
 
@@ -180,7 +184,13 @@ class Layers:
         if dps <= 15:
             rows = [(d["q"], d["theta1"], d["theta2"]) for d in self._float_layers()]
         else:
-            rows = [(d["q"], d["theta1"], d["theta2"]) for d in self._mp_layers(dps)]
+            rows = []
+            for d in self._mp_layers(dps):
+                if d["bias"] is not None and d["theta2"] is None:
+                    with mpmath.workdps(dps):
+                        d["theta1"] = d["bias"].average(lambda mu, t1, c2, s2: t1)
+                        d["theta2"] = d["q"] * d["bias"].average(lambda mu, t1, c2, s2: c2)
+                rows.append((d["q"], d["theta1"], d["theta2"]))
         out = []
         sb2 = float(self.sigma_b) ** 2
         for q, t1, t2 in rows:
@@ -331,12 +341,12 @@ def _lazy_average(model, digits, i):
     """E_beta g(c^2, s^2) for layer i at the current mp precision; the layer constants at
     ``digits`` digits are computed on first use (only the mpmath path needs them)."""
 
-    def avg(g):
+    def avg(g, prec=None):
         m = model._mp_layers(digits)[i]
         if m["bias"] is None:
             c2 = m["theta2"] / m["q"]
             s2 = max(m["theta1"] - m["theta2"], mpmath.mpf(0))
             return g(+c2, +s2)
-        return m["bias"].average(lambda mu, t1, c2, s2: g(c2, s2))
+        return m["bias"].average(lambda mu, t1, c2, s2: g(c2, s2), prec)
 
     return avg
