@@ -139,6 +139,24 @@ def _real_roots(poly, digits):
     return out
 
 
+def _flint_roots(A):
+    """All complex roots (mpc) of sum A[i] G^(d-i) by ``acb_poly.roots`` at the current mpmath
+    precision, or None when FLINT cannot isolate them (a double root, a vanishing leading
+    coefficient)."""
+    prec = mpmath.mp.prec
+    coeffs = [mpmath.mpc(c) for c in A]
+    if not coeffs or coeffs[0] == 0:
+        return None
+    try:
+        with flint.ctx.workprec(prec + 20):
+            poly = flint.acb_poly([flint.acb(_mpf_to_arb(c.real), _mpf_to_arb(c.imag)) for c in reversed(coeffs)])
+            balls = poly.roots(tol=flint.arb(2) ** (-(prec + 10)), maxprec=4 * prec + 200)
+    except ValueError:
+        return None
+    with mpmath.workprec(prec + 20):
+        return [mpmath.mpc(_arb_to_mpf(r.real), _arb_to_mpf(r.imag)) for r in balls]
+
+
 def _taylor(A, g):
     """Normalised Taylor coefficients T_k = p^(k)(g)/k!, k = 0..d, of p = sum A[i] G^(d-i)."""
     b = list(A)
@@ -546,10 +564,15 @@ class AlgebraicLaw(Law):
         return beta * gamma
 
     def _nearest_mp(self, A, g):
-        try:
-            roots = mpmath.polyroots(A, maxsteps=400, extraprec=2 * mpmath.mp.prec)
-        except mpmath.libmp.libhyper.NoConvergence as exc:
-            raise NoConvergence(f"polynomial roots did not converge: {exc}") from None
+        """The root of the polynomial with coefficients A (highest first) nearest to g: all roots
+        isolated by FLINT (``acb_poly.roots``, rigorous disjoint balls refined to the working
+        precision), mpmath's ``polyroots`` only when that fails (roots too close to separate)."""
+        roots = _flint_roots(A)
+        if roots is None:
+            try:
+                roots = mpmath.polyroots(A, maxsteps=400, extraprec=2 * mpmath.mp.prec)
+            except mpmath.libmp.libhyper.NoConvergence as exc:
+                raise NoConvergence(f"polynomial roots did not converge: {exc}") from None
         return min(roots, key=lambda r: abs(r - g))
 
     def _tab_flint(self):
