@@ -147,10 +147,15 @@ def _flint_roots(A):
     coeffs = [mpmath.mpc(c) for c in A]
     if not coeffs or coeffs[0] == 0:
         return None
+    # Cauchy's bound R on the roots: the tolerance is relative to it (an absolute 2^-prec would
+    # ask more bits than the working precision of roots far from 0)
+    with mpmath.workprec(60):
+        bound = 1 + max(abs(c / coeffs[0]) for c in coeffs[1:]) if len(coeffs) > 1 else 1
+        extra = int(mpmath.ceil(mpmath.log(bound, 2))) + 1
     try:
-        with flint.ctx.workprec(prec + 20):
+        with flint.ctx.workprec(prec + 20 + extra):
             poly = flint.acb_poly([flint.acb(_mpf_to_arb(c.real), _mpf_to_arb(c.imag)) for c in reversed(coeffs)])
-            balls = poly.roots(tol=flint.arb(2) ** (-(prec + 10)), maxprec=4 * prec + 200)
+            balls = poly.roots(tol=flint.arb(2) ** (extra - prec - 4), maxprec=4 * (prec + extra) + 200)
     except ValueError:
         return None
     with mpmath.workprec(prec + 20):
