@@ -230,3 +230,59 @@ def test_cdf_of_many_points_equals_the_pointwise_cdf_and_marchenko_pastur():
             assert abs(f - law.cdf(x)) < mpmath.mpf(10) ** -30
         for x, f in zip(xs, swept):
             assert abs(f - mp_cdf(x)) < mpmath.mpf(10) ** -29
+
+
+def mp_cdf_closed_form(x, c):
+    r"""Marchenko-Pastur CDF (ratio c <= 1, scale 1) in closed form: F = (Phi(x) - Phi(a))/(2 pi c)
+    with Phi the antiderivative of sqrt((b - t)(t - a))/t, Phi(t) = sqrt(R) + (a + b)/2
+    asin((2t - a - b)/(b - a)) - sqrt(ab) asin(((a + b)t - 2ab)/(t (b - a))), R = (b - t)(t - a)
+    (Gradshteyn & Ryzhik 2.261, 2.266)."""
+    c = mpq(c)
+    a, b = (1 - mpmath.sqrt(c)) ** 2, (1 + mpmath.sqrt(c)) ** 2
+    x = mpmath.mpf(x)
+    if not a < x < b:
+        return mpmath.mpf(0) if x <= a else mpmath.mpf(1)
+
+    def asin(v):  # arguments within rounding of [-1, 1] at the edges
+        return mpmath.asin(min(max(v, -1), 1))
+
+    def phi(t):
+        r = mpmath.sqrt(max((b - t) * (t - a), 0))
+        return (r + (a + b) / 2 * asin((2 * t - a - b) / (b - a))
+                - mpmath.sqrt(a * b) * asin(((a + b) * t - 2 * a * b) / (t * (b - a))))
+
+    # at t = a both arcsines are -pi/2 exactly (evaluated there, the rounding of their argument
+    # next to -1 would cost half the digits: asin(-1 + e) = -pi/2 + sqrt(2 e))
+    phi_a = (mpmath.sqrt(a * b) - (a + b) / 2) * mpmath.pi / 2
+    return (phi(x) - phi_a) / (2 * mpmath.pi * c)
+
+
+@pytest.mark.parametrize("dps", [30, 100])
+def test_cdf_rules_against_marchenko_pastur_closed_form(dps):
+    # the CDF (Gauss-Legendre on smooth pieces, truncated tanh-sinh at the edges) and the mass
+    # against the closed form at every digit asked
+    law = AlgebraicLaw(mp_table(Fraction(1, 2)), dps=dps)
+    xs = ["0.05", "0.2", "0.5", "1", "1.7", "2.5", "2.9"]
+    got = law.cdf(xs)
+    with mpmath.workdps(dps + 20):
+        tol = mpmath.mpf(10) ** (-dps)
+        assert abs(mpmath.mpf(law.mass()) - 1) <= tol
+        for x, f in zip(xs, got):
+            ref = mp_cdf_closed_form(mpmath.mpf(x), Fraction(1, 2))
+            assert abs(f - ref) <= tol * max(ref, mpmath.mpf(10) ** -3), (x, f, ref)
+
+
+def test_cdf_against_mpmath_quad_at_more_digits():
+    # a nonlinear law (no closed form): the CDF at 30 digits against mpmath's own quadrature of
+    # the density computed at 50 digits (an independent rule)
+    from nrmt.models.one_layer import OneLayer
+
+    law = OneLayer("tanh(x)", phi="0.5", psi=2).law(30)
+    ref_law = law.with_dps(50)
+    (a, b), = ref_law.support_mp
+    xs = [a + (b - a) * k / 5 for k in (1, 3)]
+    got = law.cdf(xs)
+    with mpmath.workdps(50):
+        for x, f in zip(xs, got):
+            ref = mpmath.quad(lambda t: ref_law.density(t), [a, (a + x) / 2, x])
+            assert abs(f - ref) <= mpmath.mpf(10) ** -30, (x, f, ref)
