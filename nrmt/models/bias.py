@@ -30,7 +30,7 @@ class Bias(Layers):
 
     kind = "bias"
 
-    def __init__(self, activation, phi, psi, sigma_b, *, sigma_w=1, sigma_x=1, nodes=64):
+    def __init__(self, activation, phi, psi, sigma_b, *, sigma_w=1, sigma_x=1, nodes=None):
         if isinstance(psi, (list, tuple)):
             if len(psi) != 1:
                 raise ValueError(f"Bias is one layer: give one psi, got {psi}")
@@ -46,7 +46,8 @@ class Bias(Layers):
 
     def law(self, dps=15):
         """The profile law as a :class:`~nrmt.numerics.bias_law.BiasLaw` at ``dps`` digits
-        (``dps <= 15``: the float path, correct to about :attr:`BIAS_DIGITS` digits)."""
+        (``dps <= 15``: the float path, correct to about :attr:`BIAS_DIGITS` digits; above, the
+        mpmath path, every digit, see :meth:`Layers.law`)."""
         dps = self._law_dps(dps)
         if dps not in self._laws:
             g = self.gammas()
