@@ -579,21 +579,46 @@ class Law:
             total += self._adaptive(lo, hi, weight, use_mp, 0)
         return total
 
-    def _smooth_piece(self, a, b):
-        """Whether [a, b] lies at least its length away from every support edge and breakpoint
-        (the density is then analytic on a Bernstein ellipse around it with
-        rho >= 3 + sqrt(8): Gauss-Legendre gains 1.5 digits a node)."""
-        marks = [e for iv in self.support_mp for e in iv] + list(self._cached("breakpoints_law", self._breakpoints))
-        return all(e <= a - (b - a) or e >= b + (b - a) for e in marks)
+    def _marks(self):
+        """Support edges, breakpoints and 0 (where G of a Gram or product law may have a pole,
+        e.g. the 1/x of Marchenko-Pastur): where the density or its continuation is singular."""
+        return [e for iv in self.support_mp for e in iv] + list(self._cached("breakpoints_law", self._breakpoints)) \
+            + [mpmath.mpf(0)]
+
+    def _clear(self, a, b, factor, skip=None):
+        """Whether every mark (edge, breakpoint) other than ``skip`` lies at least ``factor``
+        times the length of [a, b] away from it."""
+        gap = factor * (b - a)
+        return all(e == skip or e <= a - gap or e >= b + gap for e in self._marks())
 
     def _adaptive(self, a, b, weight, use_mp, depth):
-        if use_mp and depth < 12 and self._smooth_piece(a, b):
-            val, ok = _gauss_legendre_mp(self, a, b, weight)
-            if not ok:  # halves are relatively further from the singularities
-                mid = (a + b) / 2
+        if use_mp and depth < 12:
+            # the density is analytic around [a, b] (on a Bernstein ellipse with rho >= 3 + sqrt 8
+            # when the nearest mark is a length away): Gauss-Legendre gains 1.5 digits a node
+            if self._clear(a, b, 1):
+                val, ok = _gauss_legendre_mp(self, a, b, weight)
+                if ok:
+                    return val
+                mid = (a + b) / 2  # halves are relatively further from the singularities
                 return (self._adaptive(a, mid, weight, use_mp, depth + 1)
                         + self._adaptive(mid, b, weight, use_mp, depth + 1))
-            return val
+            edges = [e for iv in self.support_mp for e in iv]
+            marks = self._marks()
+            for end, other in ((a, b), (b, a)):
+                if end in edges and other not in marks and self._clear(a, b, 3, skip=end):
+                    # a square-root (or x^(-1/2)) edge: x = end +- (b - a) u^2 makes the integrand
+                    # analytic in u; a law with another exponent there falls to tanh-sinh
+                    val, ok = _gauss_legendre_mp(self, a, b, weight, edge=end)
+                    if ok:
+                        return val
+                    break
+            else:
+                if depth < 10:
+                    # an edge or breakpoint near: pieces shrink towards it until one of the
+                    # rules above applies
+                    mid = (a + b) / 2
+                    return (self._adaptive(a, mid, weight, use_mp, depth + 1)
+                            + self._adaptive(mid, b, weight, use_mp, depth + 1))
         if use_mp:
             val, ok = _tanh_sinh_mp(self, a, b, weight)
         else:
@@ -1086,25 +1111,38 @@ def _tanh_sinh_mp(law, a, b, weight):
 _GL = {}
 
 
-def _gauss_legendre_mp(law, a, b, weight):
-    """Gauss-Legendre on [a, b] (a piece of the support away from its edges and breakpoints,
-    where the density is analytic): 24, 48, 96 nodes until two rules agree to dps + 2 digits
-    relative to the integral of :math:`|f|`; (value, converged)."""
+def _gauss_legendre_mp(law, a, b, weight, edge=None):
+    """Gauss-Legendre on [a, b] where the density is analytic (away from the support's edges
+    and breakpoints), or with ``edge`` (``a`` or ``b``) a square-root edge of the support, in the
+    variable u of x = edge +- (b - a) u^2, u in [0, 1], in which sqrt(|x - edge|) dx is analytic:
+    24, 48, 96 (192 beyond 60 digits) nodes until two rules agree to dps + 2 digits relative to
+    the integral of :math:`|f|`; (value, converged)."""
     from mpmath.calculus.quadrature import GaussLegendre
 
     dps = law.dps
     rule = _GL.setdefault("rule", GaussLegendre(mpmath.mp))
+    length = b - a
+    sign = 1 if edge == a else -1
     prev = None
-    for degree in (4, 5, 6):
+    for degree in (4, 5, 6, 7) if dps > 60 else (4, 5, 6):
         nodes = rule.get_nodes(-1, 1, degree, mpmath.mp.prec)
-        xs = [(a + b) / 2 + (b - a) / 2 * t for t, _ in nodes]
-        fs = _node_density(law, xs, a, b, dps + 4)
+        if edge is None:
+            pts = [((a + b) / 2 + length / 2 * t, w * length / 2) for t, w in nodes]
+            digits = dps + 4
+        else:
+            us = [((1 + t) / 2, w / 2) for t, w in nodes]
+            pts = [(edge + sign * length * u * u, w * 2 * length * u) for u, w in us]
+            # the nodes next to the edge need the digits that resolve x - edge
+            umin = min(u for u, _ in us)
+            digits = dps + 4 + max(0, int(mpmath.ceil(mpmath.log10(
+                max(abs(edge), length) / (length * umin * umin)))))
+        xs = [x for x, _ in pts]
+        fs = _node_density(law, xs, a, b, digits)
         cur, mag = mpmath.mpf(0), mpmath.mpf(0)
-        for x, (_, w), f in zip(xs, nodes, fs):
+        for (x, w), f in zip(pts, fs):
             v = w * f * (weight(x) if weight is not None else 1)
             cur += v
             mag += abs(v)
-        cur, mag = cur * (b - a) / 2, mag * (b - a) / 2
         if prev is not None and abs(cur - prev) <= mpmath.mpf(10) ** (-(dps + 2)) * mag:
             return cur, True
         prev = cur
