@@ -798,8 +798,22 @@ def _mp_callable(f):
     return call
 
 
+#: |argument| beyond which exp is not evaluated: e^(2^64) has an exponent of ~10^19 digits, far past
+#: any integrable growth, and mpmath would compute log 2 to that many bits first (a hang, e.g. for
+#: exp(exp(exp(x))) in the integrability test)
+_EXP_LIMIT = mpmath.mpf(2) ** 64
+
+
+def _exp_guarded(u):
+    """mpmath.exp for the pointwise evaluation of activations: +inf beyond e^(2^64) and 0 below
+    e^(-2^64) (below any working precision's absolute resolution), instead of a hang."""
+    if isinstance(u, mpmath.mpf) and abs(u) > _EXP_LIMIT:
+        return mpmath.inf if u > 0 else mpmath.mpf(0)
+    return mpmath.exp(u)
+
+
 def _lambdify_mp(expr):
-    return sympy.lambdify(X, expr, modules="mpmath")
+    return sympy.lambdify(X, expr, modules=[{"exp": _exp_guarded}, "mpmath"])
 
 
 def as_activation(spec, **param_values):
