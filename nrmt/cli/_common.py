@@ -332,7 +332,22 @@ def _decimal_float(value, dps):
         return "0"
     if not math.isfinite(value):
         return "nan" if value != value else ("+inf" if value > 0 else "-inf")
+    text = format(value, f".{dps}g")  # the same rounding; its fixed layout is nstr's when it has
+    if "e" not in text and "." in text:  # a point and 10^-4 <= |value| < 10^dps (no trailing 0s)
+        return text
     return _format_exp(format(value, f".{dps - 1}e"), dps)
+
+
+def _decimal_text(text, dps):
+    """A decimal as written, rounded once to ``dps`` significant digits."""
+    d = Decimal(text)
+    if d == 0:
+        return "0"
+    fixed = format(d, f".{dps}g")  # Decimal keeps trailing zeros and goes fixed down to 10^-6
+    if "e" not in fixed and "E" not in fixed and "." in fixed and not fixed.lstrip("-").startswith("0.0000"):
+        fixed = fixed.rstrip("0")
+        return fixed + "0" if fixed.endswith(".") else fixed
+    return _format_exp(format(d, f".{dps - 1}e"), dps)
 
 
 def decimal(value, dps):
@@ -351,10 +366,7 @@ def decimal(value, dps):
     if isinstance(value, (list, tuple)):
         return [decimal(v, dps) for v in value]
     if isinstance(value, str):
-        d = Decimal(value)
-        if d == 0:
-            return "0"
-        return _format_exp(format(d, f".{dps - 1}e"), dps)
+        return _decimal_text(value, dps)
     import mpmath
 
     with mpmath.workdps(dps + 5):
@@ -372,7 +384,9 @@ def decimal(value, dps):
 def decimal_list(values, dps):
     """Each value through :func:`decimal` (a float64 array is read as floats, fast)."""
     if hasattr(values, "dtype") and values.dtype.kind == "f" and values.dtype.itemsize == 8:
-        values = values.tolist()
+        return [_decimal_float(v, dps) for v in values.tolist()]
+    if all(isinstance(v, str) for v in values):
+        return [_decimal_text(v, dps) for v in values]
     return [decimal(v, dps) for v in values]
 
 

@@ -197,8 +197,8 @@ def result_dict(model, law, x, dps):
         "theta2": decimal(desc["theta2"], dps),
         "theta1_exact": desc.get("theta1_exact"),
         "theta2_exact": desc.get("theta2_exact"),
-        "x": [decimal(v, dps) for v in x],
-        "density": [_dec_density(v, dps) for v in _as_list(dens)],
+        "x": decimal_list(x, dps),
+        "density": _dec_densities(dens, dps),
         "support": [[decimal(a, dps), decimal(b, dps)] for a, b in law.support_mp],
         "atom": decimal(law.atom_mp, dps),
         "moments": [decimal(m, dps) for m in law.moments_mp(4)],
@@ -228,10 +228,9 @@ def _num(v):
     return int(f) if f == int(f) and abs(f) < 2**53 else f
 
 
-def _dec_density(v, dps):
-    if v == float("inf"):
-        return "inf"
-    return decimal(v, dps)
+def _dec_densities(values, dps):
+    """The densities as decimals (a float64 array formatted in one pass), ``inf`` at a hard edge."""
+    return ["inf" if v == float("inf") else text for v, text in zip(_as_list(values), decimal_list(values, dps))]
 
 
 def run(args):
