@@ -276,6 +276,9 @@ class DiscreteLaw:
             raise ValueError("a DiscreteLaw needs values >= 0 and weights >= 0")
         self.mp_values = mp_values
         self.mp_weights = mp_weights
+        pos = self.weights > 0
+        self._max = float(np.max(self.values[pos])) if pos.any() else 0.0
+        self._min = float(np.min(self.values[pos])) if pos.any() else 0.0
 
     def psi1_float(self, u):
         r""":math:`1 + \psi(u) = \mathbb E[1/(1 - u\lambda)]` and :math:`\psi'(u)`, complex ndarray u.
@@ -308,11 +311,11 @@ class DiscreteLaw:
 
     @property
     def max_value(self):
-        return float(np.max(self.values[self.weights > 0])) if np.any(self.weights > 0) else 0.0
+        return self._max
 
     @property
     def min_value(self):
-        return float(np.min(self.values[self.weights > 0])) if np.any(self.weights > 0) else 0.0
+        return self._min
 
     @property
     def zero_mass(self):

@@ -129,3 +129,40 @@ def test_cli_refusals_are_one_line(capsys):
         assert err.startswith("nrmt ") and "\n" not in err, err
     main(["criticality", "leaky_relu(x, a)", "--q-star", "1"])
     assert "--param" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tau", [1e-2 * (1 + 1e-3j), 1e-3 * (1 + 1e-5j), 1e-6 * (1 + 1e-4j),
+                                 0.3 * (1 + 1e-4j), 0.9 * (1 + 1e-3j)])
+def test_float_rule_resolves_psi_next_to_its_cut(tau):
+    # issue 12: the float rule for the law of lambda = tanh'(sqrt(q) Z)^2 missed the pole of
+    # 1/(1 - u lambda(Z)) next to the real axis (1/u = tau close to the support of lambda), and the
+    # product's density near 0 came out wrong (a false gap at 1e-3 x_+). Reference: mpmath
+    # quadrature split at the pole Z* = acosh(tau^(-1/4))/sqrt(q), independent of the rule
+    import numpy as np
+
+    from nrmt.numerics.jacobian import DerivativeLaw
+
+    q = mpmath.mpf("0.25")
+    rule = DerivativeLaw("tanh(x)", q).float_law()
+    got = rule.psi1_float(np.array([1 / tau]))[0][0]
+    with mpmath.workdps(30):
+        u = mpmath.mpc(1 / tau)                  # the float u the rule saw
+        t = 1 / u
+        zs = mpmath.acosh(t ** mpmath.mpf("-0.25")) / mpmath.sqrt(q)
+        c, d = abs(zs.real), abs(zs.imag)
+        pts = sorted({mpmath.mpf(0), mpmath.mpf(14)} | {
+            c + s * d * 10 ** k for s in (-1, 1) for k in range(0, 12) if 0 < c + s * d * 10 ** k < 14})
+
+        def f(z):
+            return mpmath.exp(-z * z / 2) / (1 - u * mpmath.sech(mpmath.sqrt(q) * z) ** 4)
+
+        want = 2 * mpmath.quad(f, pts) / mpmath.sqrt(2 * mpmath.pi)
+    assert abs(got - complex(want)) <= 1e-11 * abs(complex(want))
+
+
+def test_many_distinct_layer_laws_are_refused_in_one_line():
+    # issue 12: tanh at depth 64 with q0 = 1 (q_l ~ c/l, 64 distinct quadrature laws) ran past
+    # 150 s; past 16 distinct laws it is refused with what to give instead
+    with pytest.raises(ValueError, match="17 distinct values.*give no q0") as info:
+        Jacobian("tanh(x)", 17, "1", "0", q0=1).law()
+    assert "\n" not in str(info.value)
