@@ -93,6 +93,7 @@ References
 import copy
 import math
 import numbers
+import operator
 
 import mpmath
 import numpy as np
@@ -596,12 +597,15 @@ class Law:
         length away: the density is analytic on a Bernstein ellipse with rho >= 3 + sqrt 8, 1.5
         digits a node), the edge ``a`` or ``b`` (a support edge, every other mark three lengths
         away: x = edge +- (b - a) u^2 makes sqrt(|x - edge|) dx analytic in u), or None."""
-        if self._clear(a, b, 1):
+        # beyond 100 digits the panels are kept twice as far from the marks (rho >= 9.9, 1
+        # digit a Chebyshev coefficient: 486 points reach 300 digits)
+        far = 1 if self._dps <= 100 else 2
+        if self._clear(a, b, far):
             return "smooth"
         edges = [e for iv in self.support_mp for e in iv]
         marks = self._marks()
         for end, other in ((a, b), (b, a)):
-            if end in edges and other not in marks and self._clear(a, b, 3, skip=end):
+            if end in edges and other not in marks and self._clear(a, b, 3 * far, skip=end):
                 return end
         return None
 
@@ -689,7 +693,7 @@ class Law:
             if x < 0:
                 continue
             while k < len(sup) and sup[k][1] <= x:
-                acc += self._piece(*sup[k])
+                acc += self._partial(k, sup[k][1])
                 k += 1
             if k < len(sup) and sup[k][0] < x:
                 out[i] = acc + self._partial(k, x)
@@ -853,7 +857,11 @@ class Law:
         """Total mass of the law computed by integrating the density and adding the atom
         (a check: it equals 1 to ``dps`` digits)."""
         with mpmath.workdps(self._dps + self.guard):
-            tot = self.atom_mp + sum((self._piece(a, b) for a, b in self.support_mp), mpmath.mpf(0))
+            if self.is_float or type(self)._piece is not Law._piece:
+                tot = self.atom_mp + sum((self._piece(a, b) for a, b in self.support_mp), mpmath.mpf(0))
+            else:  # the panels of the CDF sweep (see _cdf_sweep), each interval in one pass
+                tot = self.atom_mp + sum((self._partial(k, b) for k, (a, b) in enumerate(self.support_mp)),
+                                         mpmath.mpf(0))
         return float(tot) if self.is_float else self._round(tot)
 
     # ------------------------------------------------------------------ grid
@@ -1209,8 +1217,8 @@ def _chebyshev_panel(law, lo, hi, rule):
     vals = {}
     tol = mpmath.mpf(10) ** (-(dps + 3))
     for n in (18, 54, 162, 486):
-        if dps + 4 > 0.7 * n + 40 and n < 162:
-            continue  # too few coefficients for these digits at the slowest decay allowed
+        if dps + 3 > 0.75 * n and n < 486:
+            continue  # the last quarter cannot reach these digits at the slowest decay allowed
         idx = [j for j in range(n) if (n, j) not in vals]
         thetas = [mpmath.pi * (j + mpmath.mpf(1) / 2) / n for j in idx]
         ss = [mpmath.cos(t) for t in thetas]
@@ -1227,14 +1235,7 @@ def _chebyshev_panel(law, lo, hi, rule):
         for j in range(n):
             vals[(3 * n, 3 * j + 1)] = vals[(n, j)]
         f = [vals[(n, j)] for j in range(n)]
-        cos_tab = [mpmath.cos(mpmath.pi * m / (2 * n)) for m in range(4 * n)]
-        c = []
-        for kk in range(n):
-            tot = mpmath.mpf(0)
-            for j in range(n):
-                tot += f[j] * cos_tab[(kk * (2 * j + 1)) % (4 * n)]
-            c.append(2 * tot / n)
-        c[0] /= 2
+        c = _dct(f)
         scale = sum(abs(v) for v in c)
         if scale == 0 or max(abs(v) for v in c[n - n // 4:]) <= tol * scale:
             break
@@ -1267,3 +1268,39 @@ def _chebyshev_panel(law, lo, hi, rule):
         return part if sign == 1 else total - part
 
     return integral
+
+
+def _dct(f):
+    r"""Chebyshev coefficients from the values at the first-kind points (DCT-II):
+    :math:`c_k = (2/n) \sum_j f_j \cos(\pi k (j + 1/2)/n)`, :math:`c_0` halved. In fixed point
+    (Python integers with the working precision plus 20 bits, scaled by max |f|): the n^2
+    products cost integer multiplications instead of mpf ones."""
+    n = len(f)
+    top = max(abs(v) for v in f)
+    if top == 0:
+        return [mpmath.mpf(0)] * n
+    bits = mpmath.mp.prec + 20 + n.bit_length()
+    fi = [int(mpmath.ldexp(v / top, bits)) for v in f]
+    key = (n, bits)
+    if key not in _GL:
+        with mpmath.workprec(bits + 10):
+            tab = [int(mpmath.ldexp(mpmath.cos(mpmath.pi * m / (2 * n)), bits)) for m in range(4 * n)]
+        _GL[key] = [[tab[(k * (2 * j + 1)) % (4 * n)] for j in range(n)] for k in range(n)]
+    rows = _GL[key]
+    try:
+        import flint
+    except ImportError:  # pragma: no cover - python-flint is a dependency
+        sums = [sum(map(operator.mul, fi, row)) for row in rows]
+    else:  # the same integer products by FLINT's matrix-vector product (exact: enough bits)
+        with flint.ctx.workprec(2 * bits + 2 * n.bit_length() + 64):
+            mkey = ("arb_mat", n, bits)
+            if mkey not in _GL:
+                _GL[mkey] = flint.arb_mat([[flint.arb(v) for v in row] for row in rows])
+            out = _GL[mkey] * flint.arb_mat([[flint.arb(v)] for v in fi])
+            sums = []
+            for i in range(n):
+                man, exp = out[i, 0].mid().man_exp()
+                sums.append(int(man) << int(exp) if exp >= 0 else int(man) >> -int(exp))
+    c = [mpmath.ldexp(mpmath.mpf(s), -2 * bits) * top * 2 / n for s in sums]
+    c[0] /= 2
+    return c
