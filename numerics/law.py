@@ -571,7 +571,10 @@ class Law:
         singularities of the density (square-root edges, x^(-2/3) or x^(-1/2) at a hard edge at 0),
         on the pieces between the law's :meth:`_breakpoints`, each bisected while two levels of
         the rule disagree (a nearly singular point inside). Float path: vectorised levels to
-        ~1e-14; mp path: levels until two agree to dps + 3 digits.
+        ~1e-14. mp path: Gauss-Legendre where it converges fast (:meth:`_rule_for`: pieces away
+        from the marks, or in u with x = edge +- L u^2 next to a square-root edge), pieces
+        bisected towards the marks until it applies; tanh-sinh, truncated where its terms are
+        negligible, on what is left (other edge exponents, breakpoints).
         """
         use_mp = not self.is_float if exact_mp is None else exact_mp
         pts = [a] + sorted(p for p in self._breakpoints() if a < p < b) + [b]
@@ -1194,7 +1197,7 @@ def _chebyshev_panel(law, lo, hi, rule):
     x = edge +- (hi - lo) u^2 next to a square-root edge (the integrand rho(x) 2 (hi - lo) u is
     analytic in u). Chebyshev points of the first kind, n = 18, 54, 162, 486 (nested), until the
     last quarter of the coefficients is below :math:`10^{-(dps+3)}` of their sum (geometric decay:
-    the interpolant, and its integral, are then right to the working digits) [3]_; None when no
+    the interpolant, and its integral, are then right to the working digits); None when no
     n converges (the caller integrates instead).
 
     References: L. N. Trefethen, *Approximation Theory and Approximation Practice*, SIAM 2013,
@@ -1227,7 +1230,8 @@ def _chebyshev_panel(law, lo, hi, rule):
             digits = dps + 4
         else:
             umin = min((1 + s) / 2 for s in ss)
-            digits = dps + 4 + max(0, int(mpmath.ceil(mpmath.log10(max(abs(edge), length) / (length * umin * umin)))))
+            ratio = max(abs(edge), length) / (length * umin * umin)
+            digits = dps + 4 + max(0, int(mpmath.ceil(mpmath.log10(ratio))))
         fs = _node_density(law, xs, min(lo, hi), max(lo, hi), digits)
         for j, s, f in zip(idx, ss, fs):
             vals[(n, j)] = f * jac(s)
@@ -1241,7 +1245,8 @@ def _chebyshev_panel(law, lo, hi, rule):
             break
     else:
         return None
-    # antiderivative in s, zero at s = -1: int T_0 = T_1, int T_1 = T_2 / 4, int T_k = T_{k+1}/(2(k+1)) - T_{k-1}/(2(k-1))
+    # antiderivative in s, zero at s = -1: int T_0 = T_1, int T_1 = T_2 / 4,
+    # int T_k = T_{k+1}/(2(k+1)) - T_{k-1}/(2(k-1))
     b = [mpmath.mpf(0)] * (n + 2)
     b[1] += c[0]
     if n > 1:
