@@ -37,17 +37,11 @@ _MP_EXTRA = 40   # digits of the constants behind an mp law (guard digits of the
 
 
 def _positive(name, value, allow_zero=False):
-    if isinstance(value, bool) or value is None:
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if math.isnan(v) or math.isinf(v):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
-    return value
+    """A ratio or scale as an exact sympy number (:func:`nrmt.theory.exact.exact_parameter`:
+    strings as written, floats by their exact binary value), > 0 (>= 0 with ``allow_zero``)."""
+    from nrmt.theory.exact import exact_parameter
+
+    return exact_parameter(value, name, positive=not allow_zero, nonnegative=allow_zero)
 
 
 def check_psi_list(psi):
