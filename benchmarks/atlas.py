@@ -138,12 +138,12 @@ def fast_slice():
     cases.append(Case("density", "relu(x)", 15, phi="1", psi="1", sigma_b="1.5"))
     for act, depth, weights, critical, bias in [
             ("tanh(x)", 4, "iid", True, False), ("tanh(x)", 16, "orthogonal", True, True),
-            ("relu(x)", 1, "iid", True, False), ("erf(x)", 4, "orthogonal", False, False),
+            ("relu(x)", 1, "iid", True, False), ("erf(x)", 4, "orthogonal", False, True),
             ("x", 16, "iid", True, False), ("hardtanh(x)", 4, "iid", False, True),
-            ("sin(x)", 1, "orthogonal", True, False), ("tanh(x)", 64, "iid", True, True)]:
+            ("sin(x)", 1, "orthogonal", True, False), ("relu(x)", 64, "iid", True, True)]:
         cases.append(Case("jacobian", act, 15, depth=depth, weights=weights, critical=critical,
                           sigma_b="bias" if bias else "0"))
-    cases.append(Case("jacobian", "tanh(x)", 30, depth=4, weights="iid", critical=True,
+    cases.append(Case("jacobian", "erf(x)", 30, depth=4, weights="iid", critical=True,
                       sigma_b="bias"))
     return cases
 

@@ -33,9 +33,28 @@ def test_fast_slice_covers_every_axis():
     assert {c.depth for c in jac} == set(atlas.JACOBIAN_DEPTHS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+#: Known gaps the atlas found (issue 12 item 3), kept as strict xfails so that a fix shows up as
+#: XPASS; cases that run past the limit get a short one in the test.
+KNOWN_FAILURES = {
+    "tanh(x)|phi=1|psi=1|L=2|sb=0|dps=15": "layers law float path: mass 1 + 5.7e-7",
+    "relu(x)|phi=1|psi=1|L=3|sb=0|dps=15": "layers law float path: mass 1 + 3.4e-7",
+    "sigmoid(x)|phi=1|psi=1|L=3|sb=0|dps=15": "layers law: support scan runs past 150 s",
+    "tanh(x)|phi=0.5|psi=2|L=1|sb=0.5|dps=15": "bias law float path: mass 1 - 1.2e-4",
+    "relu(x)|phi=1|psi=1|L=1|sb=1.5|dps=15": "bias law: support scan runs past 150 s",
+    "J|erf(x)|L=4|iid|crit|sb=bias|dps=30": "Jacobian mp path with a bias: past 150 s",
+}
+_SLOW_FAILURES = {k for k, v in KNOWN_FAILURES.items() if "past" in v}
+
+
+def _param(case):
+    reason = KNOWN_FAILURES.get(case.id)
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_atlas_case(case):
-    outcome = atlas.run_case(case, timeout=240)
+    outcome = atlas.run_case(case, timeout=20 if case.id in _SLOW_FAILURES else 240)
     assert outcome.status in ("pass", "refused"), f"{outcome.case}: {outcome.reason}"
     if outcome.status == "refused":
         assert outcome.reason and "\n" not in outcome.reason
