@@ -119,7 +119,26 @@ def register(subparsers):
                      help="input mean square (default: layers at the fixed point q*)")
     jac.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
                      help="iid weights (entries from --entries) or Haar-orthogonal")
+    ntk = p.add_argument_group("NTK and CK (--ntk): n = --n0 data points, network of depth "
+                               "--depth, gamma_l = n/d_l; against nrmt ntk's laws")
+    ntk.add_argument("--ntk", action="store_true",
+                     help="verify the NTK and CK spectra (needs --depth and --gamma)")
+    ntk.add_argument("--gamma", type=_exact_list, default=None, metavar="G0,G1,...,GL",
+                     help="gamma_l = n/d_l for l = 0..L")
+    _add_input_spectrum(ntk)
     p.set_defaults(func=run)
+
+
+def _exact_list(text):
+    from nrmt.cli.density import exact_list
+
+    return exact_list(text)
+
+
+def _add_input_spectrum(group):
+    from nrmt.cli.ntk import add_input_spectrum
+
+    add_input_spectrum(group)
 
 
 # ------------------------------------------------------------------ model
@@ -295,6 +314,10 @@ def _params(args, result):
 
 def run(args):
     """Entry point of ``nrmt verify``; returns the exit code."""
+    if getattr(args, "ntk", False):
+        from nrmt.cli.ntk import run_verify
+
+        return run_verify(args)
     progress = not args.json and not args.no_progress and sys.stderr.isatty()
     result, sample, law, cmp, model = build_result(args, progress=progress)
     if args.plot:
