@@ -471,13 +471,29 @@ class KernelLaw(Law):
 
     # ------------------------------------------------------------------ mpmath path
     def _stieltjes_mp(self, z, seed):
-        x, y = float(mpmath.re(z)), float(mpmath.im(z))
-        U, res = self._continue(np.array([x]), y)
-        if not res[0] < 1e-6:
-            raise NoConvergence(f"float continuation failed at z = {complex(z)}")
-        u = [mpmath.mpc(complex(v[0])) for v in U]
+        memo = self._cache.setdefault("mp_unknowns", {})
+        key = (mpmath.nstr(mpmath.re(z), 40), mpmath.nstr(mpmath.im(z), 40))
+        real = mpmath.im(z) == 0
+        if key in memo:            # the same point at lower precision: a much better seed
+            u = list(memo[key])
+        else:
+            x, y = float(mpmath.re(z)), float(mpmath.im(z))
+            U, res = self._continue(np.array([x]), y)
+            if not res[0] < 1e-6:
+                raise NoConvergence(f"float continuation failed at z = {complex(z)}")
+            u = [mpmath.mpc(complex(v[0])) for v in U]
+        if real and key not in memo:
+            # near an edge the float seed may sit on the real branch (the float x rounded across
+            # the edge); Newton from a real seed at a real point stays real: start off the axis
+            u = [v + 1e-6j * (1 + abs(v)) for v in u]
         u = _newton_mp(_System(self, mp=True), u, z)
-        return -self._m_of(u, z, mp=True)
+        if len(memo) > 4096:
+            memo.clear()
+        memo[key] = u
+        m = self._m_of(u, z, mp=True)
+        if real and mpmath.im(m) < 0:
+            m = mpmath.conj(m)      # the conjugate root; the boundary value has Im m >= 0
+        return -m
 
     # ------------------------------------------------------------------ atom, support, moments
     def _atom(self):
@@ -555,22 +571,87 @@ class KernelLaw(Law):
         return out
 
     def _refine_mp(self, e, lower):
-        """An edge to the working precision by bisection on the mp density, from a bracket of
-        1e-11 relative around the float edge (an edge at 0 or at r stays exact)."""
+        r"""An edge at the working precision: the real point where the real solution folds.
+
+        At an edge :math:`x_*` the real solution :math:`s(x)` of :math:`F(s, x) = 0` meets a
+        second one and both turn complex, so :math:`\det\partial_s F = 0` there: Newton's
+        method (``mpmath.findroot``) on :math:`(F(s, x), \det\partial_s F(s, x)) = 0` in
+        :math:`(s, x)`, seeded by the float edge and the float solution there (the fold /
+        limit-point system, e.g. Seydel, *Practical Bifurcation and Stability Analysis*, 3rd ed.,
+        Sec. 5.5), :math:`\partial_s F` by central differences at twice the working precision.
+        Solved at two precisions, which must agree. An edge at 0 or at r stays exact.
+        """
         if e == 0 or e == self._params["r"]:
             return _mpf(self._exact["r"]) if e else mpmath.mpf(0)
-        width = mpmath.mpf(1e-11) * abs(e)
-        lo, hi = mpmath.mpf(e) - width, mpmath.mpf(e) + width
-        tol = mpmath.mpf(10) ** (-mpmath.mp.dps + 2) * abs(e)
-        while hi - lo > tol:
-            mid = (lo + hi) / 2
-            g = self._stieltjes_mp(mpmath.mpc(mid), None)
-            inside = -g.imag > mpmath.mpf(10) ** (-(mpmath.mp.dps // 2)) * abs(g)
-            if inside == lower:
-                hi = mid
-            else:
-                lo = mid
-        return (lo + hi) / 2
+        cur = mpmath.mp.dps
+        with mpmath.workdps(cur + 10):
+            e1 = self._fold(e)
+        with mpmath.workdps(cur + 30):
+            e2 = self._fold(e)
+        if not abs(e1 - e2) <= mpmath.mpf(10) ** (-cur) * abs(e2):
+            raise NoConvergence(f"support edge near {e:.12g} did not settle to {cur} digits")
+        return +e2
+
+    def _fold(self, e):
+        U, _ = self._continue(np.array([float(e)]), 0.0)
+        n = self.depth_effective
+        sysmp = _System(self, mp=True)
+        u0 = [mpmath.mpf(float(np.real(U[k][0]))) for k in range(n)]
+        prec = mpmath.mp.dps
+
+        def F(*v):
+            with mpmath.workdps(2 * prec):
+                u, x = [mpmath.mpf(t) for t in v[:-1]], mpmath.mpf(v[-1])
+                R = [mpmath.re(r) for r in sysmp.residual(u, mpmath.mpc(x), mp=True)]
+                h = mpmath.mpf(10) ** (-prec // 2 - 2)
+                J = mpmath.matrix(n, n)
+                for j in range(n):
+                    up, um = list(u), list(u)
+                    up[j] += h * (1 + abs(u[j]))
+                    um[j] -= h * (1 + abs(u[j]))
+                    Rp = sysmp.residual(up, mpmath.mpc(x), mp=True)
+                    Rm = sysmp.residual(um, mpmath.mpc(x), mp=True)
+                    for i in range(n):
+                        J[i, j] = mpmath.re(Rp[i] - Rm[i]) / (up[j] - um[j])
+                return R + [mpmath.det(J)]
+
+        root = mpmath.findroot(F, u0 + [mpmath.mpf(float(e))],
+                               tol=mpmath.mpf(10) ** (-2 * prec + 10), maxsteps=60)
+        return root[n] if n >= 1 else root
+
+    def _moments_cauchy(self, k):
+        r"""Moments on the mpmath path by Cauchy's formula on a circle of radius R twice the top
+        edge: :math:`m_j = \frac{1}{2\pi i}\oint G(z) z^j dz`, the trapezoid rule on N points
+        (error :math:`O(2^{-N})`, far from the support, no edge to resolve), conjugate symmetry
+        halving the work."""
+        R = 2 * max(abs(b) for _, b in self.support_mp)
+        N = int((mpmath.mp.dps + 10) * 3.33) + 2 * k + 8
+        N += N % 2
+        sums = [mpmath.mpf(0)] * k
+        for j in range(N // 2 + 1):
+            z = R * mpmath.expjpi(mpmath.mpf(2 * j) / N)
+            g = self._mp_point(z, complex(self._float_path(np.array([complex(z)]))[0]),
+                               mpmath.mp.dps)
+            w = 1 if j in (0, N // 2) else 2             # j and N - j are conjugate
+            for i in range(k):
+                sums[i] += w * mpmath.re(g * z ** (i + 2))
+        return [v / N for v in sums]
+
+    def _density_points_mp(self, xs, a, b):
+        r"""Quadrature nodes of the mp path; a node within
+        :math:`\delta = 10^{-(2\,dps/3 + 3)}` (times the scale) of a support edge gets density 0:
+        there the density is :math:`O(\sqrt\delta)`, the integral loses :math:`O(\delta^{3/2})`
+        (below :math:`10^{-dps}`), and the two roots that meet at the edge are closer than
+        Newton's method resolves at the working precision."""
+        k = self._inside((a + b) / 2)
+        if k is None:
+            return [mpmath.mpf(0)] * len(xs)
+        lo, hi = self.support_mp[k]
+        delta = mpmath.mpf(10) ** (-(2 * self.dps) // 3 - 3) * max(abs(hi), 1)
+        near = [abs(x - lo) < delta or abs(hi - x) < delta for x in xs]
+        far = [x for x, nr in zip(xs, near) if not nr]
+        vals = iter(Law._density_points_mp(self, far, a, b) if far else [])
+        return [mpmath.mpf(0) if nr else next(vals) for nr in near]
 
     def _scale(self):
         sup = self._support_float()
@@ -581,7 +662,7 @@ class KernelLaw(Law):
         if self.is_ck:
             return ck_moments(self._exact["b2"], self._exact["gammas"],
                               self.input if not self.identity_base else DiscreteInput([1.0]), k)
-        out = self._moments_numeric(k)
+        out = self._moments_numeric(k) if self.is_float else self._moments_cauchy(k)
         if self._mean is not None:
             out[0] = _mpf(self._mean)
         return out

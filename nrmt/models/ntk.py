@@ -208,7 +208,8 @@ class NTK:
             else:
                 k = self.constants(dps)
                 a = sp.Integer(1) if c.linear else c.a
-                r, q = eq.linearisation(a, b2, self.depth)
+                with mpmath.workdps(dps + _GUARD):
+                    r, q = eq.linearisation(a, b2, self.depth)
                 law = KernelLaw(b2, self.gamma, self.input, r=r, q=q, linear=c.linear,
                                 mean=k["mean"], dps=dps)
             self._laws[key] = law
