@@ -163,6 +163,8 @@ class DiscreteInput(InputSpectrum):
     values : array_like of float >= 0
     name : str
 
+    Examples
+    --------
     >>> d = DiscreteInput([1.0])
     >>> complex(d.m_float(np.array([2.0 + 0j]))[0])
     (-1+0j)
