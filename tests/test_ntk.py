@@ -209,3 +209,16 @@ def test_cli_verify_ntk_json(capsys):
                     "moments_theory", "moments_sample", "moment_se"):
             assert key in res[part]
     assert res["widths"] == [160, 100]
+
+
+def test_relu_ck_equals_the_several_layer_law():
+    # ReLU is positively homogeneous, so nrmt's several-layer law (its own recursion, Wagner et
+    # al.'s deterministic equivalent, unnormalised f) rescaled to mean 1 is Fan-Wang's CK:
+    # B_L = Y_L^T Y_L / n_L has moments gamma_L^(k-1) m_k(M)
+    from nrmt.models.layers import Layers
+
+    g = [0.5, 1.2, 0.7]
+    m = Layers("relu", phi=1 / g[0], psi=[g[1] / g[0], g[2] / g[1]]).law().moments(3)
+    b = [g[-1] ** (k - 1) * m[k - 1] for k in (1, 2, 3)]
+    ck = NTK("relu", 2, g).ck_law().moments(3)
+    assert np.allclose([b[k - 1] / b[0] ** k for k in (1, 2, 3)], ck, rtol=1e-9)
