@@ -18,6 +18,11 @@ strings; theory values with ``--dps`` digits), ``n0``, ``n1``, ``m``, ``trials``
 integers), ``entries``, ``model`` (the model's ``describe()``), ``seconds`` (wall-clock of the whole
 run), ``seconds_sampling``, ``plot`` (the file written or null).
 
+``--ntk`` (with ``--depth``, ``--gamma`` and optionally ``--input-spectrum``) samples networks on
+n = ``--n0`` data points and compares their CK and NTK spectra with ``nrmt ntk``'s laws
+(:func:`nrmt.cli.ntk.run_verify`; JSON keys ``ck`` and ``ntk``, each with the keys above and
+``ks_noise_ratio``).
+
 Extending (one small edit per model): :func:`build_model` turns the arguments into a model (a
 branch per model: bias, several layers, Jacobians), :func:`model_sizes` gives the sizes printed,
 and the model's own ``sample`` and ``law`` do the rest. This module computes no theory itself.
