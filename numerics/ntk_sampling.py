@@ -30,7 +30,7 @@ from nrmt.numerics.entries import entry_law
 from nrmt.numerics.sampling import as_generator
 from nrmt.theory.activations import as_activation
 
-__all__ = ["KernelSample", "gaussian_data", "sample_kernels"]
+__all__ = ["KernelSample", "gaussian_data", "network_kernels", "sample_kernels"]
 
 
 class KernelSample:
@@ -137,21 +137,62 @@ def sample_kernels(activation, widths, n, *, mean=0.0, sd=1.0, data=None, entrie
     ck_out, ntk_out = [], []
     for _ in range(trials):
         x = data if data is not None else gaussian_data(widths[0], n, data_entries, gen)
-        xs, ws, ds = [x], [], []
-        for d_prev, d in zip(widths[:-1], widths[1:]):
-            w = law.draw(gen, (d, d_prev))
-            h = w @ xs[-1]
-            xs.append((np.asarray(fn(h), dtype=float) - mean) / (sd * math.sqrt(d)))
-            ds.append(np.broadcast_to(np.asarray(fprime(h), dtype=float), h.shape) / sd)
-            ws.append(w)
-        ck = xs[-1].T @ xs[-1]
-        ntk = ck.copy()
+        ws = [law.draw(gen, (d, d_prev)) for d_prev, d in zip(widths[:-1], widths[1:])]
         out_w = law.draw(gen, (widths[-1],))
-        delta = out_w[:, None] * ds[-1] / math.sqrt(widths[-1])
-        for layer in range(len(ws), 0, -1):          # layer l = L .. 1 (ws[l-1] is W_l)
-            ntk += (delta.T @ delta) * (xs[layer - 1].T @ xs[layer - 1])
-            if layer > 1:
-                delta = ds[layer - 2] * (ws[layer - 1].T @ delta) / math.sqrt(widths[layer - 1])
+        ck, ntk = _kernels(fn, fprime, x, ws, out_w, mean, sd)
         ck_out.append(np.linalg.eigvalsh(ck))
         ntk_out.append(np.linalg.eigvalsh(ntk))
     return KernelSample(np.array(ck_out), np.array(ntk_out), widths)
+
+
+def _kernels(fn, fprime, x, ws, out_w, mean, sd):
+    """(CK, NTK) for numpy f, f' (module docstring: forward pass, then backpropagation)."""
+    xs, ds = [x], []
+    for w in ws:
+        h = w @ xs[-1]
+        xs.append((np.asarray(fn(h), dtype=float) - mean) / (sd * math.sqrt(w.shape[0])))
+        ds.append(np.broadcast_to(np.asarray(fprime(h), dtype=float), h.shape) / sd)
+    ck = xs[-1].T @ xs[-1]
+    ntk = ck.copy()
+    delta = out_w[:, None] * ds[-1] / math.sqrt(ws[-1].shape[0])
+    for layer in range(len(ws), 0, -1):          # layer l = L .. 1 (ws[l-1] is W_l)
+        ntk += (delta.T @ delta) * (xs[layer - 1].T @ xs[layer - 1])
+        if layer > 1:
+            d = ws[layer - 2].shape[0]
+            delta = ds[layer - 2] * (ws[layer - 1].T @ delta) / math.sqrt(d)
+    return ck, ntk
+
+
+def network_kernels(activation, data, weights, out_weights, *, mean=0.0, sd=1.0):
+    r"""The CK and the NTK (:math:`n\times n` matrices) of one network with given weights.
+
+    Parameters
+    ----------
+    activation : str, Activation or sympy expression
+        f; the network uses :math:`\sigma = (f - \text{mean})/\text{sd}`.
+    data : ndarray (d0, n)
+    weights : list of ndarray
+        :math:`W_1 (d_1\times d_0), \dots, W_L`.
+    out_weights : ndarray (d_L,)
+        :math:`w`.
+    mean, sd : float
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        CK and NTK.
+
+    Examples
+    --------
+    One layer, one data point: the NTK is the squared norm of the gradient,
+    :math:`\lVert x_1\rVert^2 + \lVert x_0\rVert^2\,\lVert\partial f/\partial h_1\rVert^2`.
+
+    >>> x = np.array([[1.0], [0.0]])
+    >>> ck, ntk = network_kernels("x", x, [np.array([[2.0, 0.0]])], np.array([3.0]))
+    >>> float(ck[0, 0]), float(ntk[0, 0])
+    (4.0, 13.0)
+    """
+    f = as_activation(activation)
+    return _kernels(f.numpy_function(), f.derivative().numpy_function(),
+                    np.asarray(data, dtype=float), [np.asarray(w, dtype=float) for w in weights],
+                    np.asarray(out_weights, dtype=float), float(mean), float(sd))

@@ -222,3 +222,30 @@ def test_relu_ck_equals_the_several_layer_law():
     b = [g[-1] ** (k - 1) * m[k - 1] for k in (1, 2, 3)]
     ck = NTK("relu", 2, g).ck_law().moments(3)
     assert np.allclose([b[k - 1] / b[0] ** k for k in (1, 2, 3)], ck, rtol=1e-9)
+
+
+def test_backpropagation_against_finite_differences():
+    """The sampler's NTK is the Gram matrix of the gradients of f in all weights (W_1, W_2, w)."""
+    from nrmt.numerics.ntk_sampling import network_kernels
+
+    rng = np.random.default_rng(5)
+    dims, n = [4, 5, 3], 3
+    x = rng.standard_normal((dims[0], n)) / 2
+    ws = [rng.standard_normal((dims[1], dims[0])), rng.standard_normal((dims[2], dims[1]))]
+    w = rng.standard_normal(dims[2])
+    mean, sd = 0.1, 0.7
+
+    def f(params):
+        w1 = params[:20].reshape(5, 4)
+        w2 = params[20:35].reshape(3, 5)
+        out = params[35:]
+        x1 = (np.tanh(w1 @ x) - mean) / (sd * np.sqrt(5))
+        x2 = (np.tanh(w2 @ x1) - mean) / (sd * np.sqrt(3))
+        return out @ x2, x2
+
+    p0 = np.concatenate([ws[0].ravel(), ws[1].ravel(), w])
+    h = 1e-6
+    jac = np.array([(f(p0 + h * e)[0] - f(p0 - h * e)[0]) / (2 * h) for e in np.eye(p0.size)]).T
+    ck, ntk = network_kernels("tanh(x)", x, ws, w, mean=mean, sd=sd)
+    assert np.allclose(ntk, jac @ jac.T, rtol=1e-7, atol=1e-9)
+    assert np.allclose(ck, f(p0)[1].T @ f(p0)[1], rtol=1e-12)
