@@ -466,7 +466,9 @@ class KernelLaw(Law):
         else:
             res[t < 1.0] = np.inf
         if y == 0:
-            U2, res2 = _newton_float(self._sys, list(U), x + 0j)
+            # near a hard edge the unknowns grow like 1/sqrt(distance) and Newton on the axis
+            # converges slowly: enough iterations to reach the real root just outside the edge
+            U2, res2 = _newton_float(self._sys, list(U), x + 0j, iters=100)
             take = res2 <= np.maximum(res, 1e-15)
             U = np.where(take[None, :], U2, U)
             res = np.where(take, res2, res)
@@ -517,10 +519,53 @@ class KernelLaw(Law):
         return 1 - rank
 
     def _rho(self, xs):
+        """Boundary density at float points, 0 where it is not clearly positive."""
         g = self._stieltjes_float(np.asarray(xs, dtype=float) + 0j)
         rho = -g.imag / np.pi
         with np.errstate(invalid="ignore"):
             return np.where(np.isfinite(rho) & (rho > 1e-9 * np.maximum(np.abs(g), 1e-300)), rho, 0.0)
+
+    def _inside_off_axis(self, xs):
+        r"""Inside or outside the support, decided off the axis at :math:`y` and :math:`2y`
+        (:math:`y = 10^{-13}` scale): outside, :math:`\operatorname{Im} m(x + iy)` grows linearly
+        with :math:`y`; inside it tends to :math:`\pi\rho(x) > 0`. Used next to a hard edge,
+        where the unknowns grow like :math:`1/\sqrt{\text{distance}}` and Newton's method on the
+        axis stalls just outside the edge at a nearly real point with a tiny residual."""
+        xs = np.asarray(xs, dtype=float)
+        y = 1e-13 * self._float_scale()
+        U, res = self._continue(xs, y)
+        U2, res2 = _newton_float(self._sys, list(U), xs + 2j * y, iters=20)
+        with np.errstate(all="ignore"):
+            m1 = np.asarray(self._m_of(U, xs + 1j * y), dtype=complex)
+            m2 = np.asarray(self._m_of(U2, xs + 2j * y), dtype=complex)
+            inside = (res < 1e-9) & (res2 < 1e-9) & np.isfinite(m1) & np.isfinite(m2)
+            return inside & (m1.imag > 1e-9 * np.abs(m1)) & (m2.imag < 1.5 * m1.imag)
+
+    def _hard_edge_refine(self, edges):
+        """Edges where the density blows up (its value 1e-6 of the width inside is above its value
+        1e-3 inside, the reverse of a square-root edge) are re-located by
+        :meth:`_inside_off_axis` (three multisection rounds in a bracket of 1e-6 of the width)."""
+        out = []
+        for a, b in edges:
+            pair = [a, b]
+            w = b - a
+            for i, (e, sign) in enumerate(((a, 1.0), (b, -1.0))):
+                if e == 0 or e == self._params["r"] or w <= 0:
+                    continue
+                near, far = self._rho(np.array([e + sign * 1e-6 * w, e + sign * 1e-3 * w]))
+                if not near > far:
+                    continue
+                off, on = e - sign * 1e-6 * w, e + sign * 1e-6 * w
+                t = np.linspace(0.0, 1.0, 41)[1:-1]
+                for _ in range(3):
+                    pts = off + (on - off) * t
+                    ins = self._inside_off_axis(pts)
+                    k = int(np.argmax(ins)) if ins.any() else len(t) - 1
+                    on = pts[k] if ins.any() else on
+                    off = pts[k - 1] if k > 0 else off
+                pair[i] = 0.5 * (off + on)
+            out.append(tuple(pair))
+        return out
 
     def _support_float(self):
         if "support_float" in self._cache:
@@ -543,7 +588,7 @@ class KernelLaw(Law):
             else:
                 i += 1
         ends = self._multisect(brackets)
-        edges = [(ends[k], ends[k + 1]) for k in range(0, len(ends), 2)]
+        edges = self._hard_edge_refine([(ends[k], ends[k + 1]) for k in range(0, len(ends), 2)])
         self._cache["support_float"] = edges
         return edges
 
@@ -618,8 +663,13 @@ class KernelLaw(Law):
                         J[i, j] = mpmath.re(Rp[i] - Rm[i]) / (up[j] - um[j])
                 return R + [mpmath.det(J)]
 
-        root = mpmath.findroot(F, u0 + [mpmath.mpf(float(e))],
-                               tol=mpmath.mpf(10) ** (-2 * prec + 10), maxsteps=60)
+        try:
+            root = mpmath.findroot(F, u0 + [mpmath.mpf(float(e))],
+                                   tol=mpmath.mpf(10) ** (-2 * prec + 10), maxsteps=60)
+        except (ValueError, ZeroDivisionError):
+            raise NoConvergence(f"the support edge near {float(e):.12g} is not a fold of the "
+                                "fixed-point system (a hard edge, where the density blows up?): "
+                                "it is known to float precision only; use dps <= 15") from None
         return root[n] if n >= 1 else root
 
     def _density_float_raw(self, x):
