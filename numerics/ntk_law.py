@@ -24,8 +24,9 @@ Numerics
 * mpmath path: Newton at the working precision seeded by the float continuation, every constant
   at the working precision, so any ``dps``;
 * support: a scan of the float density on :math:`[r, E]` with the a-priori bound :math:`E`
-  (:meth:`KernelLaw.upper_bound`) refined by multisection (~1e-13 relative); on the mpmath path
-  each edge is refined by bisection on the mp density. Gaps narrower than the scan step
+  (:meth:`KernelLaw.upper_bound`) refined by multisection (~1e-14 relative; a hard edge away
+  from 0, where the density blows up, is re-located off the axis to ~1e-10); on the mpmath path
+  each edge is solved as a fold of the real fixed-point system. Gaps narrower than the scan step
   (:math:`E/700`) are not resolved;
 * moments: the CK's exactly by the S-transform of each Marchenko–Pastur step
   (:func:`nrmt.numerics.free.free_product_moments`), the NTK's mean exactly
