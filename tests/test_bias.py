@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 
 from nrmt.models.bias import Bias
+from nrmt.models.one_layer import OneLayer
+from nrmt.numerics.compare import compare
 from nrmt.theory.bias import averaged_constants, bias_constants, bias_functions, slope_curve
-from tests.test_layers import grid_for, ks, law_cdf, mp_density
+from noise import assert_ks_agrees, assert_ks_disagrees, z_bound
+from test_compare import MarchenkoPastur
+from test_layers import grid_for, law_cdf, mp_density
 
 
 # ------------------------------------------------------------------ constants (reference table)
@@ -62,35 +66,30 @@ def test_averaged_constants_float_matches_mp():
 @pytest.mark.parametrize("act", ["tanh(x)", "relu"])
 def test_bias_law_agrees_with_monte_carlo_and_averaged_quartic_does_not(act):
     model = Bias(act, 0.5, 0.625, sigma_b=1.0, nodes=24)
-    sample = model.sample(400, trials=2, rng=11)
-    x = grid_for(1.3 * sample.max(), n=700)
-    F = law_cdf(model.law(), x)
-    assert abs(F[-1] - 1) < 5e-3
-    d = ks(sample, x, F)
-    Fa = law_cdf(model.averaged_law(), x)
-    da = ks(sample, x, Fa)
-    # the rows' biases are themselves sampled (n1 = 640 of them): finite-n KS ~ 0.01
-    assert d < 0.025, d
-    assert da > 2 * d and da > 0.01, (d, da)
+    sample = model.sample(400, trials=4, rng=11)
+    # the rows' biases are themselves sampled (n1 = 640 of them): their spread is part of the
+    # trial-to-trial noise that compare() measures (ks_split); tolerances in its units
+    # (320 cells: the density rises steeply off its soft zero at 0; the CDF table's error, its
+    # mass against 1, must be far below the noise for the KS to mean anything)
+    c = compare(sample, model.law(), moments=0, trials=4, cells=320)
+    assert_ks_agrees(c)
+    assert c.cdf_error < 0.1 * c.ks_scale, c.cdf_error
+    assert_ks_disagrees(compare(sample, model.averaged_law(), moments=0, trials=4))
 
 
 def test_outlier_location_of_uncentred_matrix():
     from nrmt.numerics.sampling import sample_gram
 
-    from nrmt.theory.bias import float_profile
-
-    n, trials = 200, 6
+    n, trials = 400, 8
     model = Bias("tanh(x) + 0.5", 1.0, 1.0, sigma_b=1.0)
-    ev = sample_gram("tanh(x) + 0.5", [n, n], n, sigma_b=1.0, centre=False, rng=3, trials=trials,
-                     pooled=False)
-    top = ev[:, -1]
-    pred = float(model.outlier(n))
-    # ||mu(b)||^2 fluctuates with the sampled biases: standard error from Var mu(beta)^2
-    p = float_profile("tanh(x) + 0.5", 1.0, 1.0)
-    m2 = float((p["weights"] * p["mean"] ** 2).sum())
-    m4 = float((p["weights"] * p["mean"] ** 4).sum())
-    se = n * math.sqrt((m4 - m2 ** 2) / n / trials)
-    assert abs(top.mean() - pred) < 4 * se + 0.05 * pred, (top.mean(), pred, se)
+    kw = dict(sigma_b=1.0, rng=3, trials=trials, pooled=False)
+    top = sample_gram("tanh(x) + 0.5", [n, n], n, centre=False, **kw)[:, -1] / n
+    bulk = sample_gram("tanh(x) + 0.5", [n, n], n, **kw)[:, -1]      # same draws, centred
+    pred = float(model.outlier(n)) / n
+    # ||mu(b)||^2 / n fluctuates with the sampled biases (standard error across trials); the
+    # leading-order location leaves out an O(1) correction of the size of the bulk (its top edge)
+    se = top.std(ddof=1) / math.sqrt(trials)
+    assert abs(top.mean() - pred) < z_bound(trials - 1) * se + bulk.mean() / n, (top.mean(), pred, se)
 
 
 # ------------------------------------------------------------------ departure from MP grows with sigma_b
@@ -100,12 +99,11 @@ def _mp_cdf(x, ratio, scale):
     return F + max(0.0, 1 - 1 / ratio)
 
 
-@pytest.mark.slow
 def test_departure_from_mp_grows_with_bias_theory_and_samples():
     # |x| is isospectral without bias (theta2 = 0); with bias it is not (Piccolo-Schroeder)
     phi, psi = 0.5, 1.0
     ratio = phi / psi
-    d_theory, d_sample = [], []
+    d_theory, in_noise = [], []
     for sb in (0.0, 0.5, 1.0):
         model = Bias("abs(x)", phi, psi, sigma_b=sb, nodes=16)
         law = model.law()
@@ -115,10 +113,13 @@ def test_departure_from_mp_grows_with_bias_theory_and_samples():
         d_theory.append(float(np.max(np.abs(F - _mp_cdf(x, ratio, scale)))))
         sample = model.sample(400, trials=2, rng=5)
         s = sample / sample.mean() * scale                # compare shapes only (pitfall 5)
-        d_sample.append(ks(s, x, _mp_cdf(x, ratio, scale)))
+        in_noise.append(compare(s, MarchenkoPastur(ratio, scale), moments=0, trials=2))
     assert d_theory[0] < 1e-6
     assert d_theory[0] < d_theory[1] < d_theory[2] and d_theory[2] > 0.02
-    assert d_sample[0] < d_sample[1] < d_sample[2] and d_sample[2] > 0.05, d_sample
+    # the samples: Marchenko-Pastur within the noise without bias, outside it at sigma_b = 1
+    assert_ks_agrees(in_noise[0])
+    assert_ks_disagrees(in_noise[2])
+    assert in_noise[0].ks < in_noise[1].ks < in_noise[2].ks
 
 
 def test_slope_curve_abs_is_2Phi_minus_1():
@@ -163,3 +164,26 @@ def test_cli_prints_only_the_digits_the_bias_law_delivers(capsys):
     assert 0 < len(digits) <= 8
     assert main(argv + ["--dps", "30"]) == 2
     assert "about 8 digits" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the digits claim (issue 12)
+@pytest.mark.xfail(strict=True, reason="the default 64-node beta rule gives ~6 digits, not the 8 the "
+                   "CLI prints: |x| at x = 0.7 is off by 2.3e-6 relative (tanh at x = 0.05: 1.1e-6); "
+                   "128 nodes agree with 256 to 5e-9")
+def test_bias_law_delivers_the_digits_it_claims():
+    # reference: the same law with twice the Gauss-Hermite nodes in beta (128 and 256 nodes agree
+    # to 5e-9 relative here); the law claims about 8 significant digits (nrmt density prints 8)
+    x = np.array([0.7])
+    law = Bias("abs(x)", 0.5, 0.625, sigma_b=1.0).law()
+    ref = Bias("abs(x)", 0.5, 0.625, sigma_b=1.0, nodes=128).law()
+    rel = np.abs(law.density(x) / ref.density(x) - 1)
+    assert np.all(rel < 5e-8), rel
+
+
+def test_bias_law_is_exact_for_a_linear_activation():
+    # f(x) = x: f(h + b) - mu(b) = h, the bias drops out and the law is the product Wishart of
+    # the one-layer model (theta1 = theta2), a closed-form case of the bias law to its digits
+    x = np.array([0.3, 1.2])
+    got = Bias("x", 0.5, 0.625, sigma_b=1.0).law().density(x)
+    ref = OneLayer("x", 0.5, 0.625).law().density(x)
+    assert np.all(np.abs(got / ref - 1) < 5e-8), (got, ref)

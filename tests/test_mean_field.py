@@ -5,9 +5,8 @@ import mpmath
 import pytest
 import sympy
 
-from nrmt.theory.errors import NoConvergence
-from nrmt.theory.mean_field import (chi, criticality, fixed_point_q, is_positively_homogeneous,
-                                    length_map, length_sequence)
+from nrmt.theory.mean_field import (NoFixedPoint, chi, criticality, fixed_point_q,
+                                    is_positively_homogeneous, length_map, length_sequence)
 
 
 @pytest.mark.parametrize("q_star", ["0.3", "2"])
@@ -67,7 +66,7 @@ def test_length_sequence_relu_and_homogeneous_cases():
     assert [float(v) for v in length_sequence("relu", 3, 3, sympy.sqrt(2))] == [6.0, 6.0, 6.0]
     assert is_positively_homogeneous("leaky_relu(x, 0.2)") and not is_positively_homogeneous("tanh")
     assert fixed_point_q("relu", 1.2, 0) == 0
-    with pytest.raises(NoConvergence):
+    with pytest.raises(NoFixedPoint, match="no finite fixed point"):
         fixed_point_q("relu", 1.5, 0)
 
 

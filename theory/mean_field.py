@@ -40,7 +40,9 @@ import mpmath
 import sympy
 
 from nrmt.theory.activations import X, Activation, as_activation, to_sympy_number
-from nrmt.theory.errors import NoConvergence
+from nrmt.theory.digits import returns_digits
+from nrmt.theory.errors import NoConvergence, NrmtError
+from nrmt.theory.exact import exact_parameter
 from nrmt.theory.gaussian import gaussian_expectation, gaussian_expectation_float
 
 __all__ = [
@@ -53,9 +55,28 @@ __all__ = [
     "chi",
     "criticality",
     "Criticality",
+    "NoFixedPoint",
+    "one_sided_at_zero",
 ]
 
 _GUARD = 10
+
+
+class NoFixedPoint(NrmtError, ValueError):
+    """The length map has no finite fixed point it reaches (it grows without bound or does not
+    settle): the layers' variances must then come from an input, ``q0``. A property of the
+    parameters (a refusal), not a solver failure."""
+
+
+def _show(value):
+    """A parameter for a message: as typed when short, else 12 significant digits."""
+    text = str(value)
+    if len(text) <= 20:
+        return text
+    try:
+        return mpmath.nstr(mpmath.mpf(sympy.N(_sym(value), 15)), 12)
+    except (TypeError, ValueError):
+        return text
 
 
 def _check_dps(dps):
@@ -81,17 +102,42 @@ def _nonneg(value, name, dps=15):
 
 
 def _sym(value):
-    """An exact sympy version of a number (floats through their shortest decimal)."""
-    return to_sympy_number(value) if not isinstance(value, sympy.Basic) else value
+    """An exact sympy version of a number (:func:`nrmt.theory.exact.exact_parameter`: strings as
+    written, floats and mpf by their exact binary value)."""
+    return exact_parameter(value, symbols=True)
 
 
-def _expectation(expr, q, dps):
+def one_sided_at_zero(expr, side, kinks=()):
+    """The one-sided limit of ``expr`` (sympy in x) at 0 from the right (``side = 1``) or the left
+    (``side = -1``): sympy's limit, or, where sympy fails (Heaviside/Piecewise steps), the value
+    just beside 0 — exact for an expression that is continuous on (0, k) / (-k, 0), k the
+    nearest nonzero kink (e.g. f' of hard-tanh).
+
+    >>> one_sided_at_zero(sympy.Heaviside(X), 1), one_sided_at_zero(sympy.Heaviside(X), -1)
+    (1, 0)
+    """
+    try:
+        value = sympy.limit(expr, X, 0, "+" if side > 0 else "-")
+        if value.is_number and value.is_finite:
+            return value
+    except Exception:  # noqa: BLE001 - sympy's series fail on some step functions
+        pass
+    near = [abs(k) for k in kinks if k.is_number and k != 0]
+    h = min(near) / 2 if near else sympy.Rational(1, 2)
+    # a step function is constant between kinks: its value at the middle of (0, h) is the limit
+    value = sympy.simplify(expr.subs(X, side * h / 2))
+    if not value.is_number:
+        raise ValueError(f"cannot evaluate {expr} beside 0")
+    return value
+
+
+def _expectation(expr, q, dps, kinks=()):
     """E g(sqrt(q) Z) for g = expr (sympy in X): (mpf value, exact sympy or None)."""
     qs = _sym(q)
     if qs == 0:
         # the q -> 0+ limit: g(0+) and g(0-) each with probability 1/2
-        right = sympy.limit(expr, X, 0, "+")
-        left = sympy.limit(expr, X, 0, "-")
+        right = one_sided_at_zero(expr, 1, kinks)
+        left = one_sided_at_zero(expr, -1, kinks)
         exact = sympy.nsimplify(sympy.Rational(1, 2) * (right + left)) if (right + left).is_number \
             else None
         with mpmath.workdps(dps + _GUARD):
@@ -135,7 +181,7 @@ def second_moment(activation, q, dps=15):
     f = as_activation(activation)
     _check_dps(dps)
     _nonneg(q, "q")
-    return _expectation(f.expr ** 2, q, dps)
+    return _expectation(f.expr ** 2, q, dps, f.kinks)
 
 
 def derivative_second_moment(activation, q, dps=15):
@@ -147,9 +193,10 @@ def derivative_second_moment(activation, q, dps=15):
     f = as_activation(activation)
     _check_dps(dps)
     _nonneg(q, "q")
-    return _expectation(f.derivative().expr ** 2, q, dps)
+    return _expectation(f.derivative().expr ** 2, q, dps, f.kinks)
 
 
+@returns_digits
 def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
     r"""One step of the length map :math:`q \mapsto \sigma_w^2 \mathbb E f(\sqrt q Z)^2 + \sigma_b^2`.
 
@@ -166,6 +213,7 @@ def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
         return +(sw ** 2 * val + sb ** 2)
 
 
+@returns_digits
 def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
     r"""Pre-activation variances :math:`[q_1, \dots, q_L]` of a depth-``L`` network.
 
@@ -187,6 +235,7 @@ def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
     return [+q for q in qs]
 
 
+@returns_digits
 def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=2000):
     r"""The fixed point :math:`q^*` reached by iterating the length map from ``q_init``.
 
@@ -202,9 +251,9 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
 
     Raises
     ------
-    NoConvergence
+    NoFixedPoint
         When the iteration diverges (no finite fixed point, e.g. ReLU with
-        :math:`\sigma_w^2 > 2`) or does not settle.
+        :math:`\sigma_w^2 > 2`, or :math:`\sigma_w^2 = 2` with a bias) or does not settle.
 
     Examples
     --------
@@ -219,33 +268,27 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
     if q == 0:
         raise ValueError("q_init must be > 0")
     f = as_activation(activation)
+    f._require_numeric()
     sw2 = float(_nonneg(sigma_w, "sigma_w")) ** 2
     sb2 = float(_nonneg(sigma_b, "sigma_b")) ** 2
     fsq = Activation(f.expr ** 2)
-    if sb2 == 0 and is_positively_homogeneous(f):
-        # q -> sigma_w^2 E f(Z)^2 q is linear: 0 is the fixed point (slope < 1), every q is one
-        # (slope 1), or the map diverges (slope > 1)
-        with mpmath.workdps(dps + _GUARD):
-            slope = _nonneg(sigma_w, "sigma_w", dps) ** 2 * second_moment(f, 1, dps + _GUARD)[0]
-            if abs(slope - 1) <= mpmath.mpf(10) ** -13:   # float inputs such as 2 ** 0.5
-                return +mpmath.mpf(q)
-            if slope < 1:
-                return mpmath.mpf(0)
-        raise NoConvergence(
-            f"the length map of {f.text} is q -> {mpmath.nstr(slope, 8)} q (sigma_b = 0): it "
-            "diverges, no finite fixed point")
+    if is_positively_homogeneous(f):
+        return _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q)
 
     def step(t):
         if t == 0:
-            return sb2 + sw2 * float(_expectation(f.expr ** 2, 0, 8)[0])
+            return sb2 + sw2 * float(_expectation(f.expr ** 2, 0, 8, f.kinks)[0])
         return sw2 * gaussian_expectation_float(fsq, sigma=math.sqrt(t)) + sb2
 
+    decreasing = True
     for _ in range(maxiter):
         nq = step(q)
+        decreasing = decreasing and nq < q
         if not math.isfinite(nq) or nq > 1e12:
-            raise NoConvergence(
-                f"the length map of {f.text} diverges from q = {q_init} "
-                f"(sigma_w = {sigma_w}, sigma_b = {sigma_b}): no finite fixed point")
+            raise NoFixedPoint(
+                f"the length map of {f.text} (sigma_w = {_show(sigma_w)}, sigma_b = "
+                f"{_show(sigma_b)}) has no "
+                f"finite fixed point: from q = {q_init} it grows without bound")
         if nq < 1e-30:
             return mpmath.mpf(0)
         if abs(nq - q) <= 1e-10 * q:
@@ -253,8 +296,16 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
             break
         q = nq
     else:
-        raise NoConvergence(f"the length map did not settle within {maxiter} iterations "
-                            f"(last q = {q:.8g})")
+        if decreasing and sb2 == 0 and _is_zero(f.expr.subs(X, 0)):
+            # q = 0 is a fixed point (f(0) = 0, no bias) and the map falls towards it without
+            # settling: the slope there is chi(0) = 1 (edge of chaos, e.g. tanh with sigma_w = 1),
+            # q_l ~ c/l. A positive fixed point would be reached geometrically.
+            return mpmath.mpf(0)
+        raise NoFixedPoint(
+            f"the length map of {f.text} (sigma_w = {_show(sigma_w)}, sigma_b = {_show(sigma_b)}) "
+            "reaches no "
+            f"fixed point: after {maxiter} iterations from q = {q_init} it is at q = {q:.8g} and "
+            "still moving")
     # float secant (double precision), enough when dps <= 15
     q0, g0 = q, step(q) - q
     q1 = q * (1 + 1e-7)
@@ -298,6 +349,50 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
         return +q1
 
 
+def _is_zero(value):
+    """True when a sympy number is exactly 0 (decided by sympy, never by a tolerance)."""
+    try:
+        return bool(sympy.simplify(value) == 0)
+    except Exception:  # noqa: BLE001 - undecidable: not known to be 0
+        return False
+
+
+def _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q_init):
+    r"""Fixed point of the linear length map :math:`q \mapsto s q + \sigma_b^2` of a positively
+    homogeneous f, :math:`s = \sigma_w^2\,\mathbb E f(Z)^2` (exact when both factors are):
+    :math:`q^* = \sigma_b^2/(1 - s)` for :math:`s < 1`; every q (``q_init``) for :math:`s = 1`,
+    :math:`\sigma_b = 0`; otherwise no finite fixed point. Decided exactly when the inputs are
+    exact numbers (floats are their exact binary values)."""
+    c_val, c_exact = second_moment(f, 1, dps + _GUARD)
+    sw, sb = _sym(sigma_w), _sym(sigma_b)
+    if c_exact is not None and sw.is_number and sb.is_number:
+        slope = sw ** 2 * _sym(c_exact)
+        sb2 = sb ** 2
+        diff = sympy.simplify(slope - 1)
+        cmp = 0 if diff == 0 else (1 if diff > 0 else -1)
+        with mpmath.workdps(dps + _GUARD):
+            slope_mp = mpmath.mpf(sympy.N(slope, dps + 2 * _GUARD))
+            qstar = None if cmp >= 0 else sympy.N(sb2 / (1 - slope), dps + 2 * _GUARD)
+            qstar = None if qstar is None else +mpmath.mpf(qstar)
+        zero_bias = sb2 == 0
+    else:
+        with mpmath.workdps(dps + 2 * _GUARD):
+            slope_mp = _nonneg(sigma_w, "sigma_w", dps + _GUARD) ** 2 * c_val
+            sb2_mp = _nonneg(sigma_b, "sigma_b", dps + _GUARD) ** 2
+            cmp = 0 if abs(slope_mp - 1) <= mpmath.mpf(10) ** -(dps + _GUARD) else \
+                (1 if slope_mp > 1 else -1)
+            qstar = None if cmp >= 0 else +(sb2_mp / (1 - slope_mp))
+        zero_bias = sb2_mp == 0
+    if cmp < 0:
+        return qstar
+    if cmp == 0 and zero_bias:
+        return +mpmath.mpf(q_init)
+    grows = f"q -> {mpmath.nstr(slope_mp, 8)} q" + ("" if zero_bias else " + sigma_b^2")
+    raise NoFixedPoint(f"the length map of {f.text} is {grows} (sigma_w = {_show(sigma_w)}, "
+                       f"sigma_b = {_show(sigma_b)}): no finite fixed point, q grows without bound")
+
+
+@returns_digits
 def chi(activation, q, sigma_w, dps=15):
     r"""The slope :math:`\chi = \sigma_w^2\,\mathbb E f'(\sqrt q Z)^2` (Poole et al. 2016, their :math:`\chi_1`).
 
@@ -359,6 +454,7 @@ def criticality(activation, q_star, dps=15):
     """
     _check_dps(dps)
     f = as_activation(activation)
+    f._require_numeric()
     q = _nonneg(q_star, "q_star", dps)
     if q == 0:
         raise ValueError(f"q_star must be > 0, got {q_star!r}")

@@ -28,8 +28,9 @@ import sys
 import mpmath
 import numpy as np
 
-from nrmt.cli._common import add_dps, decimal, emit_json, positive_int
-from nrmt.cli.density import densities_at, exact_list, grid_spec, point_list, points_from_args
+from nrmt.cli._common import (add_dps, decimal, emit_json, exact_list, grid_spec, output_path,
+                              point_list, positive_int)
+from nrmt.cli.density import points_from_args
 
 __all__ = ["register", "run", "build_model", "build_result", "run_verify", "add_input_spectrum"]
 
@@ -68,7 +69,7 @@ def register(subparsers):
                        help="an automatic grid of about N points on the NTK's support (default 200)")
     add_dps(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--plot", metavar="FILE.png", default=None,
+    p.add_argument("--plot", metavar="FILE.png", type=output_path, default=None,
                    help="draw the CK and NTK densities side by side into FILE.png")
     p.set_defaults(func=run)
 
@@ -104,8 +105,8 @@ def build_result(args, model=None):
     if not x:
         raise ValueError("no points to evaluate")
     with mpmath.workdps(dps + 10):
-        dens = densities_at(law, x, dps)
-        ck_dens = densities_at(ck, x, dps)
+        dens = law.density_decimal(x)
+        ck_dens = ck.density_decimal(x)
         res = {
             "activation": args.expr,
             "normalisation": NORMALISATION,

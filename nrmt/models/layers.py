@@ -127,27 +127,50 @@ class Layers:
             self._float = out
         return self._float
 
+    def _exact_scales(self):
+        """σ_w² and σ_x² as exact sympy numbers (a float is taken as the binary number it is)."""
+        from nrmt.theory.exact import exact_parameter
+
+        return (exact_parameter(self.sigma_w, "sigma_w") ** 2,
+                exact_parameter(self.sigma_x, "sigma_x") ** 2)
+
     def _mp_layers(self, dps):
-        """Per-layer mp constants at ``dps`` digits (no bias: exact engine of nrmt.theory.constants)."""
+        """Per-layer mp constants at ``dps`` digits. Without bias: the exact engine of
+        nrmt.theory.constants at each layer's σ = √q_ℓ, q_ℓ kept as an exact sympy number while the
+        constants have closed forms (so θ2 = 0 of an even f, θ1 = θ2 of a linear f and closed forms
+        stay exact through the layers); each dict also holds ``theta2_zero`` and ``linear`` (facts
+        from the exact engine: parity, an affine f, never a tolerance) and ``theta1_exact``."""
         if dps not in self._mp:
-            from nrmt.theory.constants import constants
+            from nrmt.theory.constants import _is_affine, constants
 
             out = []
+            sw2_x, sx2_x = self._exact_scales()
+            affine = _is_affine(self.activation)
             with mpmath.workdps(dps):
-                second = mpmath.mpf(self.sigma_x) ** 2
-                sw2 = mpmath.mpf(self.sigma_w) ** 2
+                q_x = sw2_x * sx2_x            # exact while the closed forms last, else None
+                q = _to_mpf(q_x)
                 for _ in range(self.depth):
-                    q = sw2 * second
                     if float(self.sigma_b) == 0:
-                        k = constants(self.activation, sigma=mpmath.sqrt(q), dps=dps)
-                        theta1, theta2 = k.theta1, k.theta2
-                        out.append({"q": q, "theta1": theta1, "theta2": theta2, "bias": None})
+                        sigma = sp.sqrt(q_x) if q_x is not None else mpmath.sqrt(q)
+                        k = constants(self.activation, sigma=sigma, dps=dps)
+                        t1_x, t2_x = k.exact.get("theta1"), k.exact.get("theta2")
+                        theta2_zero = t2_x is not None and t2_x == 0
+                        theta1 = k.theta1
+                        theta2 = mpmath.mpf(0) if theta2_zero else k.theta2
+                        if affine:
+                            theta2 = theta1
+                        out.append({"q": q, "theta1": theta1, "theta2": theta2, "bias": None,
+                                    "theta2_zero": theta2_zero, "linear": affine,
+                                    "theta1_exact": t1_x if _is_number(t1_x) else None})
+                        q_x = sw2_x * t1_x if (q_x is not None and _is_number(t1_x)) else None
                     else:
                         bp = BiasProfileMP(self.activation, mpmath.sqrt(q), self.sigma_b)
                         theta1 = bp.average(lambda mu, t1, c2, s2: t1)
                         theta2 = q * bp.average(lambda mu, t1, c2, s2: c2)
-                        out.append({"q": q, "theta1": theta1, "theta2": theta2, "bias": bp})
-                    second = theta1
+                        out.append({"q": q, "theta1": theta1, "theta2": theta2, "bias": bp,
+                                    "theta2_zero": False, "linear": affine, "theta1_exact": None})
+                        q_x = None
+                    q = _to_mpf(q_x) if q_x is not None else _to_mpf(self._exact_scales()[0]) * theta1
             self._mp[dps] = out
         return self._mp[dps]
 
@@ -169,11 +192,15 @@ class Layers:
         fl = self._float_layers()
         digits = max(dps, 15) + _MP_EXTRA
         profiles = []
+        from nrmt.theory.constants import _is_affine
+
+        biased = float(self.sigma_b) > 0
+        facts = None if biased else self._mp_layers(15)
         for i, d in enumerate(fl):
             p = d["prof"]
-            tiny = 1e-28 * max(1.0, d["theta1"])
-            linear_free = float(self.sigma_b) == 0 and d["theta2"] <= tiny
-            noise_free = bool(np.all(p["s2"] <= 1e-13 * max(1.0, d["theta1"])))
+            # by fact (parity, an affine f; nrmt.theory.constants), never by a tolerance
+            linear_free = not biased and facts[i]["theta2_zero"]
+            noise_free = _is_affine(self.activation)
             avg = _lazy_average(self, digits, i)
             c2 = np.zeros_like(p["c2"]) if linear_free else p["c2"]
             profiles.append(Profile(c2, p["s2"], p["weights"], q=d["q"], mp_average=avg,
@@ -209,11 +236,34 @@ class Layers:
         time, so it is refused with a clear error.
         """
         dps = self._law_dps(dps)
+        if dps not in self._laws and float(self.sigma_b) == 0 and self._mp_layers(15)[-1]["theta2_zero"]:
+            self._laws[dps] = self._marchenko_pastur_law(dps)
         if dps not in self._laws:
             mean = self._float_layers()[-1]["theta1"]
             self._laws[dps] = LayersLaw(self._profiles(dps), self.gammas(), self.sigma_w,
                                         self.sigma_x, dps=dps, mean=mean)
         return self._laws[dps]
+
+    def _marchenko_pastur_law(self, dps):
+        r"""The law when the last layer has θ2 = 0 exactly (an even f; no bias): the rows of
+        :math:`Y_L` are, in the limit, independent of :math:`Y_{L-1}` with iid entries of variance
+        :math:`\theta_1^{(L)}`, so :math:`M` is Marchenko–Pastur with ratio :math:`n_L/m` and
+        scale :math:`\theta_1^{(L)}` whatever the layers below (Benigni & Péché, EJP 26 (2021),
+        the multi-layer θ2 = 0 case; Pennington & Worah 2017, Sec. 4): the one-layer law
+        (:class:`~nrmt.models.one_layer.OneLayerLaw`, exact polynomial equation) with
+        φ' = n_{L−1}/m, ψ' = ψ_L and constants (θ1^{(L)}, 0). θ1^{(L)} is the exact closed form when
+        there is one, else the layer constant at dps + 30 digits."""
+        from nrmt.models.one_layer import OneLayerLaw
+        from nrmt.theory.exact import exact_parameter
+
+        t1 = self._mp_layers(15)[-1]["theta1_exact"]
+        if t1 is None:
+            t1 = self._mp_layers(max(dps, 15) + 30)[-1]["theta1"]
+        g = [exact_parameter(v, "ratio") for v in ([self.phi] + list(self.psi))]
+        phi_prev = g[0]
+        for p in g[1:-1]:
+            phi_prev = phi_prev / p
+        return OneLayerLaw(phi_prev, g[-1], t1, sp.Integer(0), dps=dps)
 
     # ------------------------------------------------------------ sampling
     def widths(self, n0):
@@ -254,6 +304,27 @@ class Layers:
     def __repr__(self):
         return (f"Layers({self.activation.text!r}, phi={self.phi}, psi={self.psi}, "
                 f"sigma_w={self.sigma_w}, sigma_x={self.sigma_x}, sigma_b={self.sigma_b})")
+
+    def _repr_latex_(self):
+        """The model typeset in a notebook: activation, parameters, equation
+        (:func:`nrmt.theory.equations.display.model_latex`)."""
+        from nrmt.theory.equations.display import model_latex
+
+        return model_latex(self)
+
+
+def _is_number(v):
+    """A sympy number without free symbols (a usable closed form)."""
+    return v is not None and isinstance(v, sp.Basic) and v.is_number and not v.free_symbols
+
+
+def _to_mpf(v):
+    """An exact sympy number (or None) as mpf at the current precision."""
+    if v is None:
+        return None
+    if v.is_Rational:
+        return mpmath.mpf(int(v.p)) / int(v.q)
+    return mpmath.mpf(sp.Float(sp.N(v, mpmath.mp.dps + 10), mpmath.mp.dps + 10)._mpf_)
 
 
 def _lazy_average(model, digits, i):
