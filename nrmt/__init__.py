@@ -75,6 +75,10 @@ _EXPORTS = {
     "chi": "nrmt.theory.mean_field",
     "length_map": "nrmt.theory.mean_field",
     "sample_jacobian": "nrmt.numerics.jacobian_sampling",
+    # NTK and conjugate kernel (issue 15)
+    "NTK": "nrmt.models.ntk",
+    "KernelLaw": "nrmt.numerics.ntk_law",
+    "sample_kernels": "nrmt.numerics.ntk_sampling",
     # certified results (issue 9)
     "certified_constants": "nrmt.numerics.certified_constants",
     "certified_density": "nrmt.numerics.certified_density",

@@ -25,6 +25,7 @@ COMMANDS = [
     "criticality",
     "isospectral",
     "equation",
+    "ntk",
 ]
 
 

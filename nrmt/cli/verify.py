@@ -18,6 +18,11 @@ strings; theory values with ``--dps`` digits), ``n0``, ``n1``, ``m``, ``trials``
 integers), ``entries``, ``model`` (the model's ``describe()``), ``seconds`` (wall-clock of the whole
 run), ``seconds_sampling``, ``plot`` (the file written or null).
 
+``--ntk`` (with ``--depth``, ``--gamma`` and optionally ``--input-spectrum``) samples networks on
+n = ``--n0`` data points and compares their CK and NTK spectra with ``nrmt ntk``'s laws
+(:func:`nrmt.cli.ntk.run_verify`; JSON keys ``ck`` and ``ntk``, each with the keys above and
+``ks_noise_ratio``).
+
 Extending (one small edit per model): :func:`build_model` turns the arguments into a model (a
 branch per model: bias, several layers, Jacobians), :func:`model_sizes` gives the sizes printed,
 and the model's own ``sample`` and ``law`` do the rest. This module computes no theory itself.
@@ -101,7 +106,20 @@ def register(subparsers):
                      help="input mean square (default: layers at the fixed point q*)")
     jac.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
                      help="iid weights (entries from --entries) or Haar-orthogonal")
+    ntk = p.add_argument_group("NTK and CK (--ntk): n = --n0 data points, network of depth "
+                               "--depth, gamma_l = n/d_l; against nrmt ntk's laws")
+    ntk.add_argument("--ntk", action="store_true",
+                     help="verify the NTK and CK spectra (needs --depth and --gamma)")
+    ntk.add_argument("--gamma", type=exact_list, default=None, metavar="G0,G1,...,GL",
+                     help="gamma_l = n/d_l for l = 0..L")
+    _add_input_spectrum(ntk)
     p.set_defaults(func=run)
+
+
+def _add_input_spectrum(group):
+    from nrmt.cli.ntk import add_input_spectrum
+
+    add_input_spectrum(group)
 
 
 # ------------------------------------------------------------------ model
@@ -286,6 +304,10 @@ def _params(args, result):
 
 def run(args):
     """Entry point of ``nrmt verify``; returns the exit code."""
+    if getattr(args, "ntk", False):
+        from nrmt.cli.ntk import run_verify
+
+        return run_verify(args)
     progress = not args.json and not args.no_progress and sys.stderr.isatty()
     result, sample, law, cmp, model = build_result(args, progress=progress)
     if args.plot:
