@@ -23,6 +23,7 @@ and the model's own ``sample`` and ``law`` do the rest. This module computes no 
 True
 """
 
+import functools
 import inspect
 import time
 from dataclasses import dataclass
@@ -93,8 +94,14 @@ def verify_options(**options):
             raise ValueError("--jacobian needs --depth and --sigma-w")
     elif opts["phi"] is None or opts["psi"] is None:
         raise ValueError("--phi and --psi are required (unless --jacobian)")
-    _activation(_namespace(opts))
+    _check_activation(opts["activation"], tuple(opts["param"].items()))
     return opts
+
+
+@functools.lru_cache(maxsize=256)
+def _check_activation(expr, param):
+    """Parse an activation once (a sweep checks thousands of cases with a few activations)."""
+    _activation(SimpleNamespace(expr=expr, param=dict(param)))
 
 
 def _namespace(opts):

@@ -23,6 +23,7 @@ COMMANDS = [
     "jacobian",
     "criticality",
     "isospectral",
+    "sweep",
 ]
 
 
