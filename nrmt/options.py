@@ -47,18 +47,27 @@ def _real(name, value):
     return value
 
 
-def _positive(name, value, opt):
+def _signed(name, value, positive):
+    """A number (returned as a float) or an exact number's text (``"1/3"``, returned stripped)."""
+    if isinstance(value, str):
+        from nrmt.theory.exact import exact_parameter
+
+        exact_parameter(value, name, positive=positive, nonnegative=not positive)
+        return value.strip()
     v = _real(name, value)
-    if v <= 0:
+    if positive and v <= 0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
+    if not positive and v < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
     return v
+
+
+def _positive(name, value, opt):
+    return _signed(name, value, True)
 
 
 def _nonnegative(name, value, opt):
-    v = _real(name, value)
-    if v < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return v
+    return _signed(name, value, False)
 
 
 def _integer(name, value):
@@ -140,15 +149,6 @@ def _number_text(name, value):
     return text
 
 
-def _exact(name, value, opt):
-    text = _number_text(name, value)
-    from nrmt.theory.activations import parse_expression
-
-    if parse_expression(text) < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return text
-
-
 def _params(name, value, opt):
     """Values of an activation's free parameters: a mapping (or pairs) name -> number."""
     items = value.items() if isinstance(value, dict) else value
@@ -181,7 +181,6 @@ KINDS = {
     "positive_list": _positive_list,
     "choice": _choice,
     "flag": _flag,
-    "exact": _exact,
     "params": _params,
     "entries": _entries,
 }

@@ -33,7 +33,7 @@ from typing import Any
 from nrmt.options import Option, normalise
 
 __all__ = ["verify_case", "verify_run", "verify_options", "VerifyRun", "VERIFY_OPTIONS", "scales",
-           "build_model", "model_sizes", "SAMPLE_DIGITS"]
+           "build_model", "model_sizes", "check_resources", "SAMPLE_DIGITS"]
 
 #: significant digits of sampled statistics in the JSON (they carry Monte Carlo noise)
 SAMPLE_DIGITS = 8
@@ -104,11 +104,34 @@ def _check_activation(expr, param):
     _activation(SimpleNamespace(expr=expr, param=dict(param)))
 
 
+#: options that are exact numbers in the model (as on the command line: ``0.1`` is 1/10)
+_EXACT = {"phi": "positive", "sigma": "positive", "sigma_w": "positive", "sigma_x": "positive",
+          "bias_sigma": "nonnegative", "sigma_b": "nonnegative", "q0": "nonnegative"}
+
+
+def _exact(value, name, kind):
+    """A canonical option number as the exact number the command line makes of its text: a float
+    is read as the decimal it prints as (``0.1`` -> 1/10), a string as written."""
+    from nrmt.theory.exact import exact_parameter
+
+    if isinstance(value, float):
+        value = repr(value)
+    return exact_parameter(value, name, positive=kind == "positive",
+                           nonnegative=kind == "nonnegative")
+
+
 def _namespace(opts):
+    """The options as the attributes ``nrmt verify``'s parser gives (exact numbers, ``expr``,
+    ``psi`` a list, ``param`` pairs)."""
     ns = SimpleNamespace(**opts)
     ns.expr = opts["activation"]
+    for name, kind in _EXACT.items():
+        if opts[name] is not None:
+            setattr(ns, name, _exact(opts[name], name, kind))
     psi = opts["psi"]
-    ns.psi = None if psi is None else (list(psi) if isinstance(psi, (list, tuple)) else [psi])
+    if psi is not None:
+        ns.psi = [_exact(v, "psi", "positive")
+                  for v in (psi if isinstance(psi, (list, tuple)) else [psi])]
     return ns
 
 
@@ -129,6 +152,7 @@ def verify_run(progress=False, **options):
     t0 = time.perf_counter()
     model = build_model(args)
     sizes = model_sizes(model, args)
+    check_resources(model, args, sizes)
     law = model.law(dps=15)
     t1 = time.perf_counter()
     sample = _sample(model, args, progress)
@@ -189,16 +213,12 @@ def verify_case(**options):
 
 # ------------------------------------------------------------------ model
 def _activation(args):
-    from nrmt.theory.activations import Activation, parse_expression
+    from nrmt.cli._common import activation_from_args
+    from nrmt.theory.activations import parse_expression
 
     param = dict(getattr(args, "param", None) or {})
-    values = {name: parse_expression(v) if isinstance(v, str) else v for name, v in param.items()}
-    act = Activation(args.expr, **values)
-    free = sorted(str(p) for p in (act.parameters or ()))
-    if free:
-        raise ValueError(f"{args.expr!r} has free parameters {', '.join(free)}: give their values "
-                         f"with --param {free[0]}=VALUE")
-    return act
+    values = [(name, parse_expression(v) if isinstance(v, str) else v) for name, v in param.items()]
+    return activation_from_args(args.expr, values)
 
 
 def scales(args):
@@ -211,8 +231,8 @@ def scales(args):
             return sw, s / sw
         if sx is not None:
             return s / sx, sx
-        return s, 1.0
-    return (1.0 if sw is None else sw), (1.0 if sx is None else sx)
+        return s, 1
+    return (1 if sw is None else sw), (1 if sx is None else sx)
 
 
 def build_model(args):
@@ -227,8 +247,8 @@ def build_model(args):
     if getattr(args, "jacobian", False):
         from nrmt.models.jacobian import Jacobian
 
-        return Jacobian(activation, args.depth, repr(args.sigma_w), sigma_b=repr(args.sigma_b),
-                        q0=None if args.q0 is None else repr(args.q0), weights=args.weights)
+        return Jacobian(activation, args.depth, args.sigma_w, sigma_b=args.sigma_b,
+                        q0=args.q0, weights=args.weights)
     sigma_w, sigma_x = scales(args)
     psi = args.psi
     bias = getattr(args, "bias_sigma", 0.0) or 0.0
@@ -255,6 +275,22 @@ def model_sizes(model, args):
     widths, m = widths_from_ratios(args.n0, args.phi, args.psi)
     return {"n0": widths[0], "n1": widths[1] if len(widths) == 2 else widths[-1], "m": m,
             "widths": widths}
+
+
+def check_resources(model, args, sizes):
+    """Refuse (before any computation) a run whose sampled matrices do not fit in memory."""
+    from nrmt.cli._common import check_memory
+    from nrmt.numerics.sampling import sample_memory
+
+    if getattr(args, "jacobian", False):
+        n = int(sizes["n0"])
+        # a few N x N float64 matrices (the product, the weights, the Gram) and the eigenvalues
+        need = 4 * 8 * n * n + 8 * n * args.trials
+    else:
+        need = sample_memory(sizes.get("widths", [sizes["n0"], sizes["n1"]]), int(sizes["m"]),
+                             args.trials)
+    check_memory(need, f"sampling {args.trials} matrices of these sizes (n0 = {sizes['n0']}, "
+                       f"n1 = {sizes['n1']}, m = {sizes['m']})")
 
 
 def _sample(model, args, progress):

@@ -446,6 +446,45 @@ class AlgebraicLaw(Law):
         gl = np.where(real_axis & (gl.imag > 0), np.conj(gl), gl)
         return gl.astype(complex), err
 
+    def _density_ld(self, x, xl):
+        """(ρ as longdouble, absolute error bound) at real points strictly inside the support.
+
+        The float continuation runs at ``x`` (float64), then two longdouble Newton steps at ``xl``
+        (the points to 64 bits, e.g. read from their decimals). The bound is the last Newton step
+        plus Wilkinson's bound for the rounding of the coefficients, of both Horner schemes (in z
+        and in G) and of ``xl`` itself: ``(d + deg_z + 4) eps sum_ij |c_ij| |x|^j |G|^i / |P_G|``.
+        Used by :meth:`~nrmt.numerics.law.Law.density_decimal`.
+        """
+        g = np.empty(x.shape, dtype=complex)
+        for k in range(0, x.size, _CHUNK):
+            g[k:k + _CHUNK] = self._continue_float(x[k:k + _CHUNK].astype(complex))
+        zl = np.asarray(xl, dtype=np.longdouble).astype(np.clongdouble)
+        gl = g.astype(np.clongdouble)
+        absz = np.abs(zl.real)
+        mags = self._coeffs([[abs(c) for c in row] for row in self._tab_ld], absz)
+        deg_z = max(len(row) for row in self._tab_ld) - 1
+        eps = np.finfo(np.longdouble).eps
+        for _ in range(2):
+            A = self._coeffs(self._tab_ld, zl)
+            p, dp = A[0], 0 * A[0]
+            ag = np.abs(gl)
+            mag = mags[0] + 0 * ag
+            for c, mc in zip(A[1:], mags[1:]):
+                dp = dp * gl + p
+                p = p * gl + c
+                mag = mag * ag + mc
+            with np.errstate(all="ignore"):
+                step = p / dp
+                cond = mag / np.abs(dp)
+            step = np.where(np.isfinite(step), step, 0)
+            gl = gl - step
+        err = np.abs(step) + (len(A) + deg_z + 4) * eps * cond
+        err = np.where(np.isfinite(err), err, np.inf).astype(float)
+        im = np.where(gl.imag > 0, gl.imag, -gl.imag)   # G(x + i0) has Im G <= 0
+        pi = np.longdouble("3.14159265358979323846264338327950288")
+        rho = im / pi
+        return rho, err / np.pi + 2 * float(eps) * np.abs(rho.astype(float))
+
     # --------------------------------------------------------------- mp path
     def _mp_coeffs(self, z):
         A = self._coeffs(self._tab_mp(), z)

@@ -56,6 +56,7 @@ __all__ = [
     "CertifiedConstants",
     "certified_constants",
     "certified_gaussian_expectation",
+    "gaussian_ball",
     "analytic_pieces",
     "arb_value",
     "holomorphic",
@@ -863,8 +864,47 @@ def certified_gaussian_expectation(g, sigma=1, dps=15):
     expr = _symbolic(g)
     sig = _check_sigma(sigma)
     prec = working_precision(dps)
+    return gaussian_ball(expr, sig, prec=prec)
+
+
+@functools.lru_cache(maxsize=256)
+def _pieces_of(expr):
+    return analytic_pieces(expr)
+
+
+def gaussian_ball(expr, sigma, shift=S.Zero, weight=S.One, prec=None, dps=15):
+    """Ball enclosure of E[w(Z) g(σZ + s)], Z ~ N(0, 1): the one integration code behind both the
+    certified constants and the plain high-precision path of :mod:`nrmt.theory.gaussian`.
+
+    Parameters
+    ----------
+    expr : sympy expression in X
+        g, without free parameters (``Max``/``Abs``/... are split into analytic pieces).
+    sigma, shift : exact sympy numbers
+        σ > 0 and s (a shift moves the kinks: the pieces are those of g(x + s)).
+    weight : sympy polynomial in X
+        w(x/σ) written in X (so that on the piece it is evaluated at x = σz, giving w(z)).
+    prec : int, optional
+        Working precision in bits (default :func:`working_precision` of ``dps``).
+
+    Returns
+    -------
+    flint.arb
+        Contains the expectation (tails and gaps at irrational kinks in the radius; Johansson,
+        ICMS 2018, for ``acb.integral``'s error bounds).
+
+    Raises
+    ------
+    NotCertifiableError, NotIntegrableError, NoConvergence
+        As :func:`certified_gaussian_expectation`.
+    """
+    prec = working_precision(dps) if prec is None else prec
+    g = expr if shift == 0 else expr.subs(X, X + shift)
     with ctx.workprec(prec):
-        return _gaussian_integral(analytic_pieces(expr), lambda h: h, sig, prec)
+        pieces = _pieces_of(g)
+        if weight == 1:
+            return _gaussian_integral(pieces, lambda h: h, sigma, prec)
+        return _gaussian_integral(pieces, lambda h: h * weight, sigma, prec)
 
 
 def _symbolic(spec):

@@ -74,6 +74,7 @@ __all__ = [
     "sample_gram",
     "sample_linear_equivalent",
     "layer_variances",
+    "sample_memory",
 ]
 
 # rows of a pre-activation matrix transformed by f per chunk (bounds the temporary f allocates)
@@ -154,6 +155,23 @@ def widths_from_ratios(n0, phi, psi):
         p = _float(f"psi[{i}]" if len(psis) > 1 else "psi", p, positive=True)
         widths.append(max(1, int(round(widths[-1] / p))))
     return widths, max(1, int(round(n0 / phi)))
+
+
+def sample_memory(widths, m, trials=1):
+    """Estimated peak memory in bytes of :func:`sample_gram` for these sizes.
+
+    Two layers' activations are held at once (``n_{l-1} m + n_l m`` float64 values), then the
+    last layer and the Gram matrix with the divide-and-conquer eigensolver's workspace (about
+    ``n_L m + 3 g^2``, g = min(n_L, m)); the pooled eigenvalues take ``trials * n_L``.
+
+    >>> sample_memory([1000, 1000], 1000) // 2**20   # MiB
+    30
+    """
+    widths = [int(w) for w in widths]
+    m = int(m)
+    layers = max((a + b) * m for a, b in zip(widths[:-1], widths[1:]))
+    g = min(widths[-1], m)
+    return 8 * (max(layers, widths[-1] * m + 3 * g * g) + int(trials) * widths[-1])
 
 
 # --------------------------------------------------------------------------- eigenvalues

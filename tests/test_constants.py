@@ -200,3 +200,58 @@ def test_errors():
         constants("relu", hermite=-1)
     with pytest.raises(NrmtError, match="free symbols"):
         constants("tanh(a*x)")
+
+
+# ------------------------------------------------------------------ exactness by fact (issue 12)
+
+@pytest.mark.parametrize("text", ["abs(x)", "cos(x)", "x**2 - 1", "log(1 + x**2)", "exp(-x**2/2)",
+                                  "abs(x) + tanh(x)**2", "max(x, 0) + max(-x, 0)"])
+def test_even_activation_has_exact_zero_theta2_at_every_variance(text):
+    # θ2 = (E[Z f(σZ)])² = 0 for even f by parity; at a layer's variance q_l given as an exact
+    # number, an irrational, or an arbitrary-precision binary number (what the layers law passes)
+    for sigma in (sympy.sqrt(Rational(9, 7)), mpmath.sqrt(mpmath.mpf("0.6180339887498948482045868")),
+                  Rational(3, 2)):
+        c = constants(text, sigma=sigma, dps=30)
+        assert c.exact["theta2"] == 0 and c.exact["theta2"] is not None
+        assert c.theta2 == 0 and c.stein == 0
+    with mpmath.workdps(60):
+        sig = mpmath.sqrt(mpmath.mpf(2) / 3)
+    c = constants(text, sigma=sig, dps=50)
+    assert c.exact["theta2"] == 0 and c.theta2 == 0
+
+
+@pytest.mark.parametrize("text", ["tanh", "softsign", "hardtanh", "sign", "erf(x) + x"])
+def test_odd_activation_has_exact_zero_mean(text):
+    c = constants(text, sigma=mpmath.sqrt(mpmath.mpf("0.8")), dps=30)
+    assert c.exact["mean"] == 0 and c.mean == 0
+
+
+@pytest.mark.parametrize("text", ["x", "3*x - 2", "x/7 + 1"])
+def test_linear_theta1_equals_theta2_exactly_at_binary_sigma(text):
+    with mpmath.workdps(50):
+        sig = mpmath.sqrt(mpmath.mpf("1.37"))
+    c = constants(text, sigma=sig, dps=40)
+    assert c.theta1 == c.theta2
+    assert sympy.simplify(c.exact["theta1"] - c.exact["theta2"]) == 0
+
+
+def test_tanh_50_digits_against_independent_mpmath():
+    # the ball path against mpmath's tanh-sinh at 70 digits (a different algorithm and code)
+    c = constants("tanh", sigma=Rational(4, 5), dps=50)
+    with mpmath.workdps(70):
+        s = mpmath.mpf(4) / 5
+        w = lambda z: mpmath.exp(-z * z / 2) / mpmath.sqrt(2 * mpmath.pi)  # noqa: E731
+        m2 = mpmath.quad(lambda z: mpmath.tanh(s * z) ** 2 * w(z), [-mpmath.inf, 0, mpmath.inf])
+        st = mpmath.quad(lambda z: z * mpmath.tanh(s * z) * w(z), [-mpmath.inf, 0, mpmath.inf])
+        assert abs(c.theta1 - m2) <= mpmath.mpf(10) ** -50 * m2
+        assert abs(c.theta2 - st ** 2) <= mpmath.mpf(10) ** -50 * st ** 2
+
+
+def test_high_precision_ball_path_against_closed_form_300_digits():
+    # exact=False forces the ball integral; E erf(σZ)² = (2/π) asin(2σ²/(1 + 2σ²)) [Erf] and
+    # E[Z erf(σZ)] = (2σ/√π)/√(1 + 2σ²) are independent closed forms
+    sigma = Rational(3, 4)
+    c = constants("erf(x)", sigma=sigma, dps=300, exact=False)
+    assert c.method["theta1"] == "quadrature"
+    assert _close(c.second_moment, 2 / pi * sympy.asin(2 * sigma ** 2 / (1 + 2 * sigma ** 2)), 300)
+    assert _close(c.stein, 2 * sigma / sqrt(pi) / sqrt(1 + 2 * sigma ** 2), 300)

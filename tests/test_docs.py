@@ -70,71 +70,57 @@ def test_site_builds_strict_and_is_complete(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
-# The commands shown in the pages are real: every ``$ nrmt ...`` line of a ``console`` block is
-# run (in-process) and its output compared with the page, doctest-style ("..." matches anything,
-# whitespace is normalised). A page that drifts from the code fails here.
+# The commands shown in the README and in every page are real: every ``$ nrmt ...`` line of a
+# fenced block is run (in-process) and its output compared with the page — exact text, ``...``
+# matching any text (doctest ELLIPSIS, for timings). The rules, and the script that rewrites the
+# outputs after a change (``python docs/update_examples.py``), are in docs/update_examples.py.
 
 DOCS = os.path.join(ROOT, "docs")
-_BLOCK = re.compile(r"```console\n(.*?)```", re.S)
 
 
-#: pages whose console examples are complete transcripts (command + full output); other pages
-#: may list commands without their output
-TRANSCRIPT_PAGES = ["getting-started.md", "howto"]
+def _load_examples_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("nrmt_docs_update_examples",
+                                                  os.path.join(DOCS, "update_examples.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _console_examples():
-    out = []
-    paths = []
-    for entry in TRANSCRIPT_PAGES:
-        full = os.path.join(DOCS, entry)
-        if os.path.isdir(full):
-            paths += [os.path.join(full, n) for n in sorted(os.listdir(full)) if n.endswith(".md")]
-        else:
-            paths.append(full)
-    for path in paths:
+EX = _load_examples_module()
+EXAMPLES = EX.examples()
+
+
+def test_every_page_with_a_console_example_is_collected():
+    pages = {ex.page for ex in EXAMPLES}
+    assert "README.md" in pages and "docs/getting-started.md" in pages
+    assert len([p for p in pages if p.startswith("docs/howto/")]) >= 4, pages
+    # no page hides an nrmt transcript where the examples are not looked for
+    for path in EX.pages():
         with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        for block in _BLOCK.findall(text):
-            cmd, expected = None, []
-            for line in block.splitlines() + ["$ "]:
-                if line.startswith("$ "):
-                    if cmd is not None:
-                        out.append((os.path.relpath(path, DOCS), cmd, "\n".join(expected)))
-                    cmd, expected = line[2:].strip() or None, []
-                elif cmd is not None:
-                    expected.append(line)
-    return out
+            if "\n$ nrmt " in fh.read():
+                assert os.path.relpath(path, ROOT) in pages, path
+    # the parser itself: commands, outputs, markers
+    lines = ["```console", "$ nrmt a  # note", "out", "", "... s", "", "$ nrmt b", "```", "$ nrmt c"]
+    blocks = EX._blocks(lines)
+    assert [(a, b) for a, b, _ in blocks] == [(1, 7)]
+    assert EX._parse(lines, 1, 7, "") == [("nrmt a  # note", ["out", "", "... s"]), ("nrmt b", [])]
+    assert EX.matches(["x = ...", "  y"], ["x = 1.5 s", "  y"])
+    assert not EX.matches(["x = 1", "  y"], ["x = 1", "y"])          # exact, not whitespace-blind
+    assert EX._merge(["KS ... 2", "t"], ["KS 0.1 2", "13.6 s (10.6 s sampling)"]) == \
+        ["KS ... 2", "... s (... s sampling)"]
 
 
-EXAMPLES = _console_examples()
-
-
-@pytest.mark.parametrize("page,cmd,expected", EXAMPLES,
-                         ids=[f"{p}:{c[:50]}" for p, c, _ in EXAMPLES])
-def test_console_example(page, cmd, expected, capsys, tmp_path, monkeypatch):
-    import doctest
-    import shlex
-
-    from nrmt.cli import main
-
-    argv = shlex.split(cmd)
-    assert argv[0] == "nrmt", f"{page}: only nrmt commands are run, got {cmd!r}"
-    monkeypatch.chdir(tmp_path)  # commands writing files (--output, --plot) write here
-    try:
-        code = main(argv[1:])
-    except SystemExit as exc:  # argparse errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    got = out + err
-    checker = doctest.OutputChecker()
-    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
-    want = expected.strip() + "\n"
-    assert checker.check_output(want, got.strip() + "\n", flags), (
-        f"{page}: `{cmd}` (exit {code}) printed\n{got}\nbut the page shows\n{expected}"
-    )
-    if "error:" not in expected:
-        assert code == 0, f"{page}: `{cmd}` exited with {code}: {err}"
+@pytest.mark.parametrize("example", EXAMPLES, ids=[ex.id for ex in EXAMPLES])
+def test_console_example(example, tmp_path):
+    for cmd, expected in example.commands:
+        code, got = EX.run(cmd, cwd=tmp_path)   # files written by --output / --plot land here
+        shown = "\n".join(got)
+        assert EX.matches(expected, got), (
+            f"{example.id}: `{cmd}` (exit {code}) printed\n{shown}\n\nbut the page shows\n"
+            + "\n".join(expected) + "\n(refresh with `python docs/update_examples.py`)")
+        assert code == EX.expected_code(expected), f"{example.id}: `{cmd}` exited with {code}:\n{shown}"
 
 
 # --------------------------------------------------------------------------------------------

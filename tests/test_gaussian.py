@@ -14,7 +14,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sympy import Rational, sqrt
+from sympy import Rational, S, sqrt
 
 from nrmt.theory.activations import Activation
 from nrmt.theory.errors import NoConvergence, NotIntegrableError, NrmtError
@@ -59,7 +59,7 @@ REFERENCES = {
     "hardtanh_stein": ("hardtanh", 1, 0, Z, sympy.erf(1 / sqrt(2)), "exact", "E f'(Z) = P(|Z|<1)"),
     "log_abs": ("log(abs(x))", 1, 0, 1, -(sympy.EulerGamma + sympy.log(2)) / 2, "quadrature",
                 "E log|Z| = -(γ + log 2)/2"),
-    "softsign_odd": ("softsign", 1, 0, 1, 0, "quadrature", "odd function"),
+    "softsign_odd": ("softsign", 1, 0, 1, 0, "exact", "odd function (parity, no integral)"),
     "sin_square": ("sin(x)**2", Rational(3, 2), 0, 1, (1 - sympy.exp(-2 * Rational(9, 4))) / 2, "exact",
                    "E sin²(σZ) = (1 − e^{−2σ²})/2 (E e^{iaZ} = e^{−a²/2})"),
     "cos_shift": ("cos(x)", 2, Rational(1, 3), 1, sympy.exp(-2) * sympy.cos(Rational(1, 3)), "exact",
@@ -198,7 +198,35 @@ def test_no_closed_form_with_free_symbols_is_an_error():
     with pytest.raises(NrmtError, match="free symbols"):
         gaussian_expectation("tanh(a*x)")
     with pytest.raises(NrmtError, match="sigma"):
-        gaussian_expectation("tanh", sigma=SIGMA)
+        gaussian_expectation("tanh(x)**2", sigma=SIGMA)
+
+
+@pytest.mark.parametrize("text, weight", [("tanh", 1), ("softsign", 1), ("hardtanh", 1), ("abs(x)", Z),
+                                          ("cos(x) + x**2", Z ** 3 - 3 * Z), ("sign", Z ** 2)])
+def test_odd_integrand_is_exactly_zero_at_every_sigma(text, weight):
+    # parity proves E[w(Z) f(σZ)] = 0: an exact sympy zero at symbolic σ, at an irrational σ and
+    # at an arbitrary-precision binary σ (a layer's sqrt(q_l)), never a small quadrature number
+    for sigma in (SIGMA, sympy.sqrt(Rational(7, 3)), mpmath.sqrt(mpmath.mpf("0.73"))):
+        r = gaussian_expectation(text, sigma=sigma, weight=weight, dps=40)
+        assert r.exact is S.Zero and r.method == "exact"
+        if sigma is not SIGMA:
+            assert r.value == 0
+
+
+def test_parity_decisions():
+    from nrmt.theory.activations import Activation
+    from nrmt.theory.gaussian import parity
+
+    cases = {"tanh": -1, "abs(x)": 1, "hardtanh": -1, "relu": 0, "gelu": 0, "x*erf(x)": 1,
+             "abs(x - 1) + abs(x + 1)": 1, "max(x, 1)": 0, "sign": -1, "mish": 0}
+    for text, p in cases.items():
+        assert parity(Activation(text).expr) == p, text
+
+
+def test_odd_but_not_integrable_is_not_zero():
+    # parity alone proves nothing without integrability: x exp(x^2) at sigma = 1 has no mean
+    with pytest.raises(NotIntegrableError):
+        gaussian_expectation("x*exp(x**2)")
 
 
 # ------------------------------------------------------------------ failure modes

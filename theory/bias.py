@@ -390,7 +390,7 @@ def float_profile(activation, q, sigma_b, nodes=64):
     :func:`nrmt.theory.gaussian.gaussian_expectation_float` (kinks split). Without bias one node.
 
     >>> p = float_profile("relu", 1.0, 0.0)
-    >>> float(p["c2"][0]), round(float(p["theta1"][0]), 12) == round(0.5 - 1 / (2 * 3.141592653589793), 12)
+    >>> round(float(p["c2"][0]), 12), round(float(p["theta1"][0]), 12) == round(0.5 - 1 / (2 * 3.141592653589793), 12)
     (0.25, True)
     """
     import numpy as np

@@ -185,6 +185,10 @@ def constants(activation, sigma=1, dps=15, hermite=0, exact=True):
 
     theta1_x = _simplify_diff(m2_x, mean_x)
     theta2_x = sympy.expand(stein_x ** 2) if stein_x is not None else None
+    linear = _is_affine(act)
+    if linear and theta2_x is not None:
+        # f = a x + b: θ1 = a²σ² = θ2 identically (one form for both, so the equality is exact)
+        theta1_x = theta2_x
     exact_forms["theta1"], exact_forms["theta2"] = theta1_x, theta2_x
     methods["theta1"] = _combine(methods["second_moment"], methods["mean"])
     methods["theta2"] = methods["stein"]
@@ -200,6 +204,8 @@ def constants(activation, sigma=1, dps=15, hermite=0, exact=True):
             theta1 = _centred_variance(act, sig, zero, mean, dps)
         with mpmath.workdps(dps + GUARD):
             theta2 = stein ** 2
+        if linear:
+            theta1 = theta2
         errors["theta1"] = (errors["second_moment"] or 0) + 2 * abs(mean) * (errors["mean"] or 0)
         errors["theta2"] = 2 * abs(stein) * (errors["stein"] or 0)
 
@@ -246,6 +252,16 @@ def constants(activation, sigma=1, dps=15, hermite=0, exact=True):
     )
 
 
+def _is_affine(act):
+    """f = a x + b (a polynomial of degree <= 1 in x, parameters allowed)."""
+    from nrmt.theory.activations import X
+
+    expr = act.expr
+    if expr is None or not expr.is_polynomial(X):
+        return False
+    return sympy.Poly(expr, X).degree() <= 1
+
+
 def _square(act):
     if act.expr is None:
         f = act._callable
@@ -288,6 +304,14 @@ def _centred_variance(act, sig, zero, mean, dps):
     """E (f − μ)² by quadrature, split at the kinks of f (used when E f² − μ² cancels)."""
     from nrmt.theory.activations import Activation
 
+    if act.expr is not None:
+        # the ball path of the kernel, on the expression (f - μ)² with μ as an exact binary number
+        from nrmt.theory.activations import to_sympy_number
+
+        centred = Activation((act.expr - to_sympy_number(mean)) ** 2)
+        value, _, _, _ = _expectation(centred, sig, zero, dps, False, S.One,
+                                      f"E (f - mu)^2 for f = {act.text}")
+        return value
     f = act.mp_function()
 
     def centred_sq(x):

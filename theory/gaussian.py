@@ -54,6 +54,7 @@ __all__ = [
     "gaussian_expectation",
     "gaussian_expectation_float",
     "hermite_coefficients",
+    "parity",
     "GUARD",
 ]
 
@@ -550,11 +551,11 @@ def _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points=()
         symbols |= set(act.parameters)
     symbols |= sigma.free_symbols | shift.free_symbols
     closed = None
+    if exact and act.expr is not None and _odd_integrand(act.expr, sigma, shift, weight):
+        # E[w(Z) f(σZ)] of an odd integrand is 0 exactly (a proof by parity, at every σ)
+        return (None if symbols else mpmath.mpf(0)), S.Zero, (None if symbols else mpmath.mpf(0)), "exact"
     if exact and act.expr is not None:
-        try:
-            closed = _exact_cached(act.expr, sigma, shift, weight)
-        except _NoExact:
-            closed = None
+        closed = _closed_form(act.expr, sigma, shift, weight)
     if closed is not None:
         if symbols:
             return None, closed, None, "exact"
@@ -573,6 +574,10 @@ def _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points=()
         found = "no closed form found" if exact and act.expr is not None else "closed forms were not tried"
         raise NrmtError(f"{found} for {what} with free symbols ({names}); give them "
                         "numeric values (--param NAME=VALUE / --sigma NUMBER) for a numeric result")
+    if act.expr is not None:
+        ball = _ball_expectation(act.expr, sigma, shift, weight, dps)
+        if ball is not None:
+            return ball[0], None, ball[1], "quadrature"
     f = act.mp_function()
     wfun = sympy.lambdify(Z, weight, modules="mpmath") if weight != 1 else None
     with mpmath.workdps(dps + GUARD + 10):
@@ -600,6 +605,181 @@ def _expectation_uncached(act, sigma, shift, dps, exact, weight, what, points=()
         # oscillating or sharply varying integrand: split z every 1/4 and try once more
         value, err = _numeric(fz, splits, dps, what, float_only, step=0.25)
     return value, None, err, "quadrature"
+
+
+def _closed_form(expr, sigma, shift, weight):
+    """The exact engine's closed form, or None. At a numeric σ ≠ 1 the form is derived once at
+    the symbolic :data:`SIGMA` (cached per expression) and σ substituted, so that the constants at
+    every layer's variance share one derivation and exact relations between them (θ1 = θ2 for a
+    linear f) hold identically; the engine runs at the numeric σ only when the symbolic one fails."""
+    if sigma.is_number and sigma != 1:
+        try:
+            general = _exact_cached(expr, SIGMA, shift, weight)
+        except _NoExact:
+            general = None
+        if general is not None:
+            out = general.subs(SIGMA, sigma)
+            if not out.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+                return out
+    try:
+        return _exact_cached(expr, sigma, shift, weight)
+    except _NoExact:
+        return None
+
+
+@functools.lru_cache(maxsize=512)
+def parity(expr):
+    """+1 if ``expr`` is even in :data:`X`, −1 if odd, 0 if neither or undecided.
+
+    Decided symbolically (f(−x) ∓ f(x) is identically 0: structurally, after expansion, or by
+    ``sympy.simplify`` under a time limit), never numerically.
+
+    >>> parity(sympy.tanh(X)), parity(abs(X)), parity(sympy.Max(X, 0))
+    (-1, 1, 0)
+    """
+    expr = sympy.sympify(expr)
+    if not expr.has(X):
+        return 1
+    neg = expr.subs(X, -X)
+    if neg == expr:
+        return 1
+    if neg == -expr:
+        return -1
+    candidates = []
+    for sgn in (1, -1):
+        diff = neg - sgn * expr
+        if sympy.expand(diff) == 0:
+            return sgn
+        if not _refuted(diff):
+            candidates.append((sgn, diff))
+    # only a parity that no sample point refutes is worth a symbolic proof
+    for sgn, diff in candidates:
+        if _piecewise_parity(expr, sgn):
+            return sgn
+        if sympy.count_ops(diff) > SIMPLIFY_MAX_OPS:
+            continue
+        try:
+            with _time_limit(SIMPLIFY_SECONDS) as guarded:
+                if guarded and sympy.simplify(diff) == 0:
+                    return sgn
+        except TimeoutError:
+            pass
+    return 0
+
+
+def _piecewise_parity(expr, sgn):
+    """f(−x) = sgn f(x) almost everywhere, proved piece by piece: the analytic pieces of f
+    (:func:`nrmt.numerics.certified_constants.analytic_pieces`, exact breakpoints) are mirror
+    images of each other and each branch b satisfies b(−x) − sgn b'(x) = 0 after expansion, b' the
+    branch of the mirrored piece."""
+    if not expr.has(Max, Min, Abs, sign, Heaviside, Piecewise):
+        return False
+    from nrmt.numerics.certified_constants import analytic_pieces
+
+    try:
+        pieces = analytic_pieces(expr)
+    except (NrmtError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return False
+    for (lo, hi, branch), (lo2, hi2, branch2) in zip(pieces, reversed(pieces)):
+        if lo != -hi2 and sympy.expand(lo + hi2) != 0 or hi != -lo2 and sympy.expand(hi + lo2) != 0:
+            return False
+        if sympy.expand(branch.subs(X, -X) - sgn * branch2) != 0:
+            return False
+    return True
+
+
+def _refuted(diff):
+    """True when ``diff`` (an expression in X) is visibly non-zero at a sample point."""
+    for point in (sympy.Rational(3, 7), sympy.Rational(-13, 11), sympy.Rational(5, 2)):
+        try:
+            v = sympy.N(diff.subs(X, point), 30)
+        except (TypeError, ValueError, ArithmeticError):
+            continue
+        if v.is_number and v.free_symbols == set() and abs(complex(v)) > 1e-12:
+            return True
+    return False
+
+
+@functools.lru_cache(maxsize=512)
+def _gaussian_growth(expr):
+    """The constants C (one per analytic piece of f) with |f(x)| ≤ A (1+|x|)^P exp(B|x| + C x²)
+    (certified, :func:`nrmt.numerics.certified_constants.growth_bound`), or None when no bound
+    can be certified (a pole, a function without a bound rule, free parameters)."""
+    from nrmt.numerics.certified_constants import analytic_pieces, growth_bound
+
+    try:
+        pieces = analytic_pieces(expr)
+        return tuple(growth_bound(b, (lo, hi)).C for lo, hi, b in pieces)
+    except (NrmtError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+
+
+def _odd_integrand(expr, sigma, shift, weight):
+    """True when w(z) f(σz + shift) is odd in z and integrable against the Gaussian (so its
+    expectation is exactly 0): shift 0, f of parity p, the polynomial weight of parity −p, and a
+    certified growth bound that is integrable at this σ (at every σ for a symbolic one)."""
+    if shift != 0:
+        return False
+    p = parity(expr)
+    if p == 0:
+        return False
+    if weight != 1:
+        powers = {int(m[0]) % 2 for m in sympy.Poly(weight, Z).monoms()}
+        if len(powers) != 1:
+            return False
+        p *= -1 if powers == {1} else 1
+    if p != -1:
+        return False
+    if expr.free_symbols - {X}:
+        return False  # parameters: the closed-form engine decides
+    growth = _gaussian_growth(expr)
+    if growth is None:
+        return False
+    if not sigma.is_number:
+        return all(c <= 0 for c in growth)
+    from nrmt.numerics.certified_constants import arb_value
+
+    try:
+        s2 = arb_value(sigma) ** 2
+        return all(1 - 2 * c * s2 > 0 for c in growth)
+    except (NrmtError, ValueError, TypeError):
+        return False
+
+
+def _ball_expectation(expr, sigma, shift, weight, dps):
+    """E[weight(Z) f(σZ + shift)] by ball integration (python-flint's ``acb.integral`` with
+    certified tails: :func:`nrmt.numerics.certified_constants.gaussian_ball`), as (value, error)
+    at dps + GUARD digits, or None when the ball path cannot serve this integrand (a function
+    without a ball evaluation, a growth it cannot bound, a pole, or a ball too wide), which is
+    left to the mpmath path.
+
+    The value is the ball's midpoint and the error its radius, a rigorous bound. A ball that
+    contains 0 and is narrower than 10^-(dps + GUARD/2) gives 0 (the answer to the absolute
+    accuracy the quadrature path also claims); exact zeros are decided by the callers.
+    """
+    from nrmt.numerics.certified_constants import gaussian_ball
+
+    wx = S.One if weight == 1 else sympy.expand(weight.subs(Z, X / sigma))
+    prec = int(math.ceil((dps + GUARD) * math.log2(10))) + 20
+    try:
+        ball = gaussian_ball(expr, sigma, shift, wx, prec=prec)
+    except (NrmtError, ValueError, TypeError, ArithmeticError, RecursionError):
+        return None
+    if not ball.is_finite():
+        return None
+    from flint import arb
+
+    mid, rad = ball.mid(), ball.rad()
+    with mpmath.workdps(dps + GUARD):
+        man, exp_ = mid.man_exp()
+        value = mpmath.mpf((int(man), int(exp_))) if man != 0 else mpmath.mpf(0)
+        rman, rexp = rad.man_exp()
+        err = mpmath.mpf((int(rman), int(rexp))) if rman != 0 else mpmath.mpf(0)
+    if rad <= abs(mid) * arb(10) ** (-(dps + 2)):
+        return value, err
+    if ball.contains(0) and rad <= arb(10) ** (-(dps + GUARD // 2)):
+        return mpmath.mpf(0), err
+    return None
 
 
 def _agrees_with_quadrature(act, sigma, shift, weight, value, what):

@@ -41,6 +41,7 @@ import sympy
 
 from nrmt.theory.activations import X, Activation, as_activation, to_sympy_number
 from nrmt.theory.errors import NoConvergence
+from nrmt.theory.exact import exact_parameter
 from nrmt.theory.gaussian import gaussian_expectation, gaussian_expectation_float
 
 __all__ = [
@@ -53,9 +54,15 @@ __all__ = [
     "chi",
     "criticality",
     "Criticality",
+    "NoFixedPoint",
 ]
 
 _GUARD = 10
+
+
+class NoFixedPoint(NoConvergence):
+    """The length map has no finite fixed point it reaches (it grows without bound or does not
+    settle): the layers' variances must then come from an input, ``q0``."""
 
 
 def _check_dps(dps):
@@ -81,8 +88,9 @@ def _nonneg(value, name, dps=15):
 
 
 def _sym(value):
-    """An exact sympy version of a number (floats through their shortest decimal)."""
-    return to_sympy_number(value) if not isinstance(value, sympy.Basic) else value
+    """An exact sympy version of a number (:func:`nrmt.theory.exact.exact_parameter`: strings as
+    written, floats and mpf by their exact binary value)."""
+    return exact_parameter(value, symbols=True)
 
 
 def _expectation(expr, q, dps):
@@ -219,21 +227,12 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
     if q == 0:
         raise ValueError("q_init must be > 0")
     f = as_activation(activation)
+    f._require_numeric()
     sw2 = float(_nonneg(sigma_w, "sigma_w")) ** 2
     sb2 = float(_nonneg(sigma_b, "sigma_b")) ** 2
     fsq = Activation(f.expr ** 2)
-    if sb2 == 0 and is_positively_homogeneous(f):
-        # q -> sigma_w^2 E f(Z)^2 q is linear: 0 is the fixed point (slope < 1), every q is one
-        # (slope 1), or the map diverges (slope > 1)
-        with mpmath.workdps(dps + _GUARD):
-            slope = _nonneg(sigma_w, "sigma_w", dps) ** 2 * second_moment(f, 1, dps + _GUARD)[0]
-            if abs(slope - 1) <= mpmath.mpf(10) ** -13:   # float inputs such as 2 ** 0.5
-                return +mpmath.mpf(q)
-            if slope < 1:
-                return mpmath.mpf(0)
-        raise NoConvergence(
-            f"the length map of {f.text} is q -> {mpmath.nstr(slope, 8)} q (sigma_b = 0): it "
-            "diverges, no finite fixed point")
+    if is_positively_homogeneous(f):
+        return _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q)
 
     def step(t):
         if t == 0:
@@ -243,9 +242,9 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
     for _ in range(maxiter):
         nq = step(q)
         if not math.isfinite(nq) or nq > 1e12:
-            raise NoConvergence(
-                f"the length map of {f.text} diverges from q = {q_init} "
-                f"(sigma_w = {sigma_w}, sigma_b = {sigma_b}): no finite fixed point")
+            raise NoFixedPoint(
+                f"the length map of {f.text} (sigma_w = {sigma_w}, sigma_b = {sigma_b}) has no "
+                f"finite fixed point: from q = {q_init} it grows without bound")
         if nq < 1e-30:
             return mpmath.mpf(0)
         if abs(nq - q) <= 1e-10 * q:
@@ -253,8 +252,10 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
             break
         q = nq
     else:
-        raise NoConvergence(f"the length map did not settle within {maxiter} iterations "
-                            f"(last q = {q:.8g})")
+        raise NoFixedPoint(
+            f"the length map of {f.text} (sigma_w = {sigma_w}, sigma_b = {sigma_b}) reaches no "
+            f"fixed point: after {maxiter} iterations from q = {q_init} it is at q = {q:.8g} and "
+            "still moving")
     # float secant (double precision), enough when dps <= 15
     q0, g0 = q, step(q) - q
     q1 = q * (1 + 1e-7)
@@ -296,6 +297,41 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
         else:
             raise NoConvergence(f"fixed point polish did not converge near q = {mpmath.nstr(q, 10)}")
         return +q1
+
+
+def _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q_init):
+    r"""Fixed point of the linear length map :math:`q \mapsto s q + \sigma_b^2` of a positively
+    homogeneous f, :math:`s = \sigma_w^2\,\mathbb E f(Z)^2` (exact when both factors are):
+    :math:`q^* = \sigma_b^2/(1 - s)` for :math:`s < 1`; every q (``q_init``) for :math:`s = 1`,
+    :math:`\sigma_b = 0`; otherwise no finite fixed point. Decided exactly when the inputs are
+    exact numbers (floats are their exact binary values)."""
+    c_val, c_exact = second_moment(f, 1, dps + _GUARD)
+    sw, sb = _sym(sigma_w), _sym(sigma_b)
+    if c_exact is not None and sw.is_number and sb.is_number:
+        slope = sw ** 2 * _sym(c_exact)
+        sb2 = sb ** 2
+        diff = sympy.simplify(slope - 1)
+        cmp = 0 if diff == 0 else (1 if diff > 0 else -1)
+        with mpmath.workdps(dps + _GUARD):
+            slope_mp = mpmath.mpf(sympy.N(slope, dps + 2 * _GUARD))
+            qstar = None if cmp >= 0 else sympy.N(sb2 / (1 - slope), dps + 2 * _GUARD)
+            qstar = None if qstar is None else +mpmath.mpf(qstar)
+        zero_bias = sb2 == 0
+    else:
+        with mpmath.workdps(dps + 2 * _GUARD):
+            slope_mp = _nonneg(sigma_w, "sigma_w", dps + _GUARD) ** 2 * c_val
+            sb2_mp = _nonneg(sigma_b, "sigma_b", dps + _GUARD) ** 2
+            cmp = 0 if abs(slope_mp - 1) <= mpmath.mpf(10) ** -(dps + _GUARD) else \
+                (1 if slope_mp > 1 else -1)
+            qstar = None if cmp >= 0 else +(sb2_mp / (1 - slope_mp))
+        zero_bias = sb2_mp == 0
+    if cmp < 0:
+        return qstar
+    if cmp == 0 and zero_bias:
+        return +mpmath.mpf(q_init)
+    grows = f"q -> {mpmath.nstr(slope_mp, 8)} q" + ("" if zero_bias else " + sigma_b^2")
+    raise NoFixedPoint(f"the length map of {f.text} is {grows} (sigma_w = {sigma_w}, "
+                       f"sigma_b = {sigma_b}): no finite fixed point, q grows without bound")
 
 
 def chi(activation, q, sigma_w, dps=15):
@@ -359,6 +395,7 @@ def criticality(activation, q_star, dps=15):
     """
     _check_dps(dps)
     f = as_activation(activation)
+    f._require_numeric()
     q = _nonneg(q_star, "q_star", dps)
     if q == 0:
         raise ValueError(f"q_star must be > 0, got {q_star!r}")

@@ -8,6 +8,7 @@ returning an exit code).
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from nrmt.theory.errors import NrmtError
@@ -30,6 +31,12 @@ COMMANDS = [
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors: ``nrmt density: error: ...`` and exit code 2
     (``--help`` still prints the full usage)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a value that starts with '-' and a digit is a (negative) number, not an option:
+        # ``--x -1,0``, ``--grid -1:1:11``, ``--sigma-b -0.5`` (then refused with a clear error)
+        self._negative_number_matcher = re.compile(r"^-\.?\d")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -62,16 +69,35 @@ def main(argv=None):
     try:
         return int(args.func(args) or 0)
     except (NrmtError, ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"nrmt {args.command}: error: {msg}", file=sys.stderr)
-        return 2
+        return _fail(args.command, _first_line(exc))
+    except MemoryError:
+        return _fail(args.command, "out of memory: ask for a smaller size (fewer points, a smaller "
+                     "--n0, fewer --trials)")
     except BrokenPipeError:  # e.g. `nrmt ... | head`: stop quietly, like other Unix tools
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    except OSError as exc:  # e.g. the output disappeared or filled the disk while writing
+        return _fail(args.command, f"{exc.strerror or type(exc).__name__}"
+                     + (f": {exc.filename!r}" if exc.filename else ""))
     except KeyboardInterrupt:
         print("nrmt: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback; NRMT_DEBUG=1 shows it
+        if os.environ.get("NRMT_DEBUG"):
+            raise
+        return _fail(args.command, f"{type(exc).__name__}: {_first_line(exc)} (an nrmt defect: "
+                     "please report it with the command line; NRMT_DEBUG=1 shows the traceback)")
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fail(command, message):
+    print(f"nrmt {command}: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

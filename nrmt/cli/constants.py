@@ -23,12 +23,11 @@ coefficients c_k of f(σz) = Σ_k c_k He_k(z), so θ1 = Σ_{k≥1} k! c_k² and 
 This module only parses, calls the library and formats; it computes no theory itself.
 """
 
-import argparse
 import sys
 
-from nrmt.cli._common import add_dps, decimal, emit_json
+from nrmt.cli._common import add_dps, decimal, emit_json, expression_number, int_between, param_arg
 
-__all__ = ["register", "run", "build_result", "sigma_arg", "param_arg", "HERMITE_CONVENTION"]
+__all__ = ["register", "run", "build_result", "HERMITE_CONVENTION"]
 
 #: How the two Hermite lists of the JSON output are defined.
 HERMITE_CONVENTION = ("hermite[k] = c_k, the probabilists' Hermite coefficients: f(sigma z) = sum_k c_k He_k(z), "
@@ -46,52 +45,6 @@ _LABELS = {
 }
 
 
-def sigma_arg(text):
-    """argparse type for ``--sigma``: a positive number (``0.5``, ``1/2``, ``sqrt(2)``) or the word
-    ``sigma`` for a symbolic σ > 0."""
-    from nrmt.theory.activations import parse_expression
-    from nrmt.theory.gaussian import SIGMA
-
-    if text.strip() == "sigma":
-        return SIGMA
-    try:
-        value = parse_expression(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a number > 0 or 'sigma', got {text!r} ({exc})") from None
-    if not value.is_number or not value.is_real:
-        raise argparse.ArgumentTypeError(f"expected a number > 0 or 'sigma', got {text!r}")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def param_arg(text):
-    """argparse type for ``--param NAME=VALUE`` (VALUE a real number such as ``0.1`` or ``1/3``)."""
-    from nrmt.theory.activations import parse_expression
-
-    name, sep, value = text.partition("=")
-    name = name.strip()
-    if not sep or not name.isidentifier() or name.startswith("_"):
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        number = parse_expression(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"bad value in {text!r}: {exc}") from None
-    if not number.is_number or not number.is_real:
-        raise argparse.ArgumentTypeError(f"expected a real number in {text!r}")
-    return name, number
-
-
-def _hermite_order(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if not 0 <= value <= 200:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 200, got {text}")
-    return value
-
-
 def register(subparsers):
     """Add the ``constants`` sub-command to the ``nrmt`` parser."""
     p = subparsers.add_parser(
@@ -105,10 +58,10 @@ def register(subparsers):
     )
     p.add_argument("expr", metavar="EXPR",
                    help='activation, e.g. "tanh(x)", "relu", "max(x, 0)", "leaky_relu(x, a)", "x**3 - 3*x"')
-    p.add_argument("--sigma", type=sigma_arg, default=None,
+    p.add_argument("--sigma", type=expression_number(positive=True, symbol="sigma"), default=None,
                    help="sigma = sigma_w * sigma_x > 0 (default 1); 'sigma' keeps it symbolic")
     add_dps(p)
-    p.add_argument("--hermite", type=_hermite_order, default=0, metavar="K",
+    p.add_argument("--hermite", type=int_between(0, 200), default=0, metavar="K",
                    help="also print the Hermite coefficients c_0..c_K (default: none)")
     p.add_argument("--param", type=param_arg, action="append", default=[], metavar="NAME=VALUE",
                    help="value of a free parameter of EXPR (repeatable), e.g. --param a=0.1")

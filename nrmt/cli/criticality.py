@@ -13,16 +13,14 @@ JSON keys (a contract): ``sigma_w``, ``sigma_b``, ``chi``, ``sigma_w2``, ``sigma
 ``sigma_b2``), ``activation``, ``dps``.
 """
 
-from nrmt.cli._common import add_dps, decimal, emit_json
+from nrmt.cli._common import (activation_from_args, add_dps, decimal, emit_json, expression_number,
+                              param_arg)
 
 __all__ = ["register", "run", "build_result"]
 
 
 def register(subparsers):
     """Add the ``criticality`` sub-command."""
-    from nrmt.cli.constants import param_arg
-    from nrmt.cli.jacobian import _positive_number
-
     p = subparsers.add_parser(
         "criticality",
         help="sigma_w, sigma_b giving chi = 1 at a chosen fixed point q*",
@@ -30,7 +28,7 @@ def register(subparsers):
         "sigma_b^2 = q* - sigma_w^2 E f(sqrt(q*) Z)^2 (Poole et al. 2016; Schoenholz et al. 2017).",
     )
     p.add_argument("expr", metavar="EXPR", help='activation, e.g. "tanh(x)"')
-    p.add_argument("--q-star", type=_positive_number, required=True, dest="q_star",
+    p.add_argument("--q-star", type=expression_number(positive=True), required=True, dest="q_star",
                    help="the fixed point q* > 0")
     add_dps(p)
     p.add_argument("--param", type=param_arg, action="append", default=[], metavar="NAME=VALUE",
@@ -41,11 +39,9 @@ def register(subparsers):
 
 def build_result(args):
     """The JSON-ready result of ``nrmt criticality``."""
-    from nrmt.theory.activations import Activation
     from nrmt.theory.mean_field import criticality
 
-    values = {name: value for name, value in getattr(args, "param", [])}
-    c = criticality(Activation(args.expr, **values), args.q_star, dps=args.dps)
+    c = criticality(activation_from_args(args.expr, args.param), args.q_star, dps=args.dps)
     exact = {k: (None if c.exact.get(k) is None else str(c.exact[k]))
              for k in ("sigma_w", "sigma_b", "sigma_w2", "sigma_b2")}
     return {

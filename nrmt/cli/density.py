@@ -17,95 +17,40 @@ values are read exactly as written (``--phi 0.1`` is 1/10, not the nearest float
 answers refer to the decimal given. This module only parses, calls the library and formats.
 """
 
-import argparse
 import sys
-import math
 
-import mpmath
-import numpy as np
-import sympy as sp
+from nrmt.cli._common import (MAX_POINTS, add_dps, check_points, decimal, decimal_list, emit_json,
+                              exact_list, exact_nonnegative, exact_positive, grid_spec, output_path,
+                              point_list, positive_int, progress_bar)
 
-from nrmt.cli._common import add_dps, decimal, emit_json, positive_int
-
-__all__ = ["register", "run", "build_model", "points_from_args", "result_dict", "densities_at", "exact_positive"]
+__all__ = ["register", "run", "build_model", "points_from_args", "result_dict", "grid_points"]
 
 DEFAULT_AUTO = 200
 
-
-def _exact_decimal(text):
-    """A decimal (or p/q) kept exact as a sympy Rational; argparse error otherwise."""
-    try:
-        return sp.Rational(text.strip())
-    except (TypeError, ValueError, SyntaxError, sp.SympifyError):
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+#: points evaluated per call of the law when a progress bar is shown
+_CHUNK = 50_000
 
 
-def exact_positive(text):
-    """argparse type: a finite decimal > 0, kept exact (a sympy Rational).
+def grid_points(a, b, n, digits):
+    """``n`` equispaced decimals from ``a`` to ``b`` (text), each rounded to ``digits`` significant
+    digits (exact decimal arithmetic).
 
-    >>> exact_positive("0.1")
-    1/10
+    >>> grid_points("0", "1", 3, 5)
+    ['0', '0.5', '1']
     """
-    value = _exact_decimal(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+    from decimal import Context, Decimal, localcontext
+
+    out = Context(prec=digits)
+    with localcontext(Context(prec=digits + 30)):
+        A, B = Decimal(a), Decimal(b)
+        step = (B - A) / (n - 1) if n > 1 else Decimal(0)
+        return [_plain(out.plus(A + step * k)) for k in range(n)]
 
 
-def exact_nonnegative(text):
-    """argparse type: a finite decimal >= 0, kept exact.
-
-    >>> exact_nonnegative("0.0")
-    0
-    """
-    value = _exact_decimal(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def exact_list(text):
-    """argparse type: comma-separated positive decimals (``--psi 0.5`` or ``--psi 0.5,1,2``)."""
-    items = [t for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
-    return [exact_positive(t) for t in items]
-
-
-def _decimal_point(text):
-    """A point given on the command line: validated, kept as its decimal text."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if math.isnan(v) or math.isinf(v):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return text.strip()
-
-
-def point_list(text):
-    """argparse type for ``--x``: comma-separated numbers, kept as decimal strings."""
-    items = [t for t in text.split(",") if t.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
-    return [_decimal_point(t) for t in items]
-
-
-def grid_spec(text):
-    """argparse type for ``--grid A:B:N``: N >= 1 equispaced points from A to B."""
-    parts = text.split(":")
-    if len(parts) != 3:
-        raise argparse.ArgumentTypeError(f"expected A:B:N, got {text!r}")
-    a, b = _decimal_point(parts[0]), _decimal_point(parts[1])
-    try:
-        n = int(parts[2])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"N must be an integer, got {parts[2]!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"the grid needs at least 1 point, got N={n}")
-    if float(b) < float(a):
-        raise argparse.ArgumentTypeError(f"expected A <= B, got {text!r}")
-    return (a, b, n)
+def _plain(d):
+    """A Decimal as short text (no trailing zeros, no exponent for moderate sizes)."""
+    d = d.normalize()
+    return "0" if d.is_zero() else format(d, "f") if -30 < d.adjusted() < 30 else str(d)
 
 
 def register(subparsers):
@@ -136,29 +81,21 @@ def register(subparsers):
                    help="data scale sigma_x (sigma = sigma_w * sigma_x)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--x", type=point_list, default=None, metavar="X1,X2,...",
-                       help="points where the density is evaluated")
+                       help="points where the density is evaluated (decimals, taken exactly)")
     where.add_argument("--grid", type=grid_spec, default=None, metavar="A:B:N",
-                       help="N equispaced points from A to B")
+                       help=f"N equispaced points from A to B (N <= {MAX_POINTS})")
     where.add_argument("--auto", type=positive_int, default=None, metavar="N",
                        help=f"about N points resolving the support edges and 0 (default {DEFAULT_AUTO})")
     add_dps(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object (see the module doc for keys)")
     fmt.add_argument("--csv", action="store_true", help="CSV: x,density")
-    p.add_argument("--plot", metavar="FILE.png", default=None, help="also draw the density into FILE.png")
+    p.add_argument("--plot", metavar="FILE.png", type=output_path, default=None,
+                   help="also draw the density into FILE.png")
     p.add_argument("--certified", action="store_true",
                    help="also give rigorous enclosures [lo, hi] of the density at each point (ball "
                    "arithmetic; JSON key 'enclosures'; null where a point cannot be certified)")
     p.set_defaults(func=run)
-    p.error = _one_line_error
-
-
-def _one_line_error(message):
-    """Bad arguments: one line on standard error, exit code 2 (no usage block)."""
-    import sys
-
-    print(f"nrmt density: error: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 def build_model(args):
@@ -205,25 +142,48 @@ def build_model(args):
     return OneLayer(args.expr, args.phi, psi, sigma, sigma_w=args.sigma_w, sigma_x=args.sigma_x)
 
 
+def _requested_points(args):
+    """How many points the arguments ask for (checked before any computation)."""
+    if args.x is not None:
+        return len(args.x), "--x"
+    if args.grid is not None:
+        return args.grid[2], "--grid"
+    return (args.auto if args.auto is not None else DEFAULT_AUTO), "--auto"
+
+
 def points_from_args(args, law):
-    """The evaluation points: decimal strings (``--x``, ``--grid``) or the law's auto grid."""
+    """The evaluation points as decimal text: ``--x`` as written, ``--grid`` rounded to dps + 5
+    digits, or the law's auto grid rounded to dps digits."""
     dps = law.dps
     if args.x is not None:
         return list(args.x)
     if args.grid is not None:
         a, b, n = args.grid
-        with mpmath.workdps(dps + 10):
-            A, B = mpmath.mpf(a), mpmath.mpf(b)
-            pts = [A] if n == 1 else [A + (B - A) * k / (n - 1) for k in range(n)]
-            return [decimal(v, dps + 5) for v in pts]
+        return grid_points(a, b, n, dps + 5)
     n = args.auto if args.auto is not None else DEFAULT_AUTO
-    return [decimal(v, dps) for v in law.grid(max(n, 2))]
+    return decimal_list(law.grid(max(n, 2)), dps)
+
+
+def _densities(law, x):
+    """The law's density at the decimal points (the law picks the path), with a progress bar on a
+    terminal when there are many."""
+    bar = progress_bar(len(x), "density") if len(x) > 2 * _CHUNK else None
+    if bar is None:
+        return law.density_decimal(x)
+    out = []
+    try:
+        for k in range(0, len(x), _CHUNK):
+            out.extend(law.density_decimal(x[k:k + _CHUNK]))
+            bar.update(min(_CHUNK, len(x) - k))
+    finally:
+        bar.close()
+    return out
 
 
 def result_dict(model, law, x, dps):
     """The JSON object (decimal strings with ``dps`` digits for every computed number)."""
     desc = model.describe(dps)
-    dens = densities_at(law, x, dps)
+    dens = _densities(law, x)
     return {
         "model": desc["model"],
         "activation": desc["activation"],
@@ -237,8 +197,8 @@ def result_dict(model, law, x, dps):
         "theta2": decimal(desc["theta2"], dps),
         "theta1_exact": desc.get("theta1_exact"),
         "theta2_exact": desc.get("theta2_exact"),
-        "x": [decimal(_mp(v, dps), dps) for v in x],
-        "density": [_dec_density(v, dps) for v in dens],
+        "x": [decimal(v, dps) for v in x],
+        "density": [_dec_density(v, dps) for v in _as_list(dens)],
         "support": [[decimal(a, dps), decimal(b, dps)] for a, b in law.support_mp],
         "atom": decimal(law.atom_mp, dps),
         "moments": [decimal(m, dps) for m in law.moments_mp(4)],
@@ -246,21 +206,8 @@ def result_dict(model, law, x, dps):
     }
 
 
-#: up to this many points an algebraic law at dps <= 15 is evaluated on its mp path (about
-#: 0.5 ms a point): the points are the exact decimals given, and the printed digits are rounded
-#: once from verified values (the float path rounds x to binary and may miss the last digit)
-MP_POINTS_MAX = 5000
-
-
-def densities_at(law, x, dps):
-    """The density at the points ``x`` (decimal strings or mpf)."""
-    from nrmt.numerics.algebraic import AlgebraicLaw
-
-    if dps > 15:
-        return law.density(list(x))
-    if isinstance(law, AlgebraicLaw) and len(x) <= MP_POINTS_MAX:
-        return law.with_dps(dps + 1).density(list(x))
-    return law.density(np.array([float(v) for v in x]))
+def _as_list(values):
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def _layers_keys(desc, dps):
@@ -274,11 +221,6 @@ def _layers_keys(desc, dps):
     return out
 
 
-def _mp(v, dps):
-    with mpmath.workdps(dps + 10):
-        return mpmath.mpf(v)
-
-
 def _num(v):
     if v is None:
         return None
@@ -287,12 +229,14 @@ def _num(v):
 
 
 def _dec_density(v, dps):
-    if isinstance(v, (float, np.floating)) and math.isinf(v) or (isinstance(v, mpmath.mpf) and mpmath.isinf(v)):
+    if v == float("inf"):
         return "inf"
     return decimal(v, dps)
 
 
 def run(args):
+    n, option = _requested_points(args)
+    check_points(n, option)
     model = build_model(args)
     law = model.law(args.dps)
     dps = args.dps
@@ -305,13 +249,14 @@ def run(args):
     x = points_from_args(args, law)
     if not x:
         raise ValueError("no points to evaluate")
-    with mpmath.workdps(dps + 10):
-        res = result_dict(model, law, x, dps)
+    res = result_dict(model, law, x, dps)
     if getattr(args, "certified", False):
         if not hasattr(model, "certified"):
             raise ValueError("--certified is available for the one-layer model only")
         res["enclosures"] = model.certified(dps).enclosures(x, strict=False)
     if args.plot:
+        import numpy as np
+
         from nrmt.plotting import plot_density
 
         # the law alone (an empty sample): nrmt.plotting draws density, edges and atom
@@ -321,9 +266,7 @@ def run(args):
     if args.json:
         emit_json(res)
     elif args.csv:
-        print("x,density")
-        for a, b in zip(res["x"], res["density"]):
-            print(f"{a},{b}")
+        sys.stdout.write("x,density\n" + "".join(f"{a},{b}\n" for a, b in zip(res["x"], res["density"])))
     else:
         name = res["activation"] or f"theta1={res['theta1']}, theta2={res['theta2']}"
         print(f"# {res['model']} law: {name}, phi={res['phi']}, psi={res['psi']}"

@@ -11,7 +11,7 @@ JSON keys (``--json``): ``activation``, ``sigma``, ``bias_sigma``, ``dps``, ``is
 ``slope_grid`` (list of [β, c(β)]).
 """
 
-from nrmt.cli._common import add_dps, decimal, emit_json, nonnegative_float, positive_float
+from nrmt.cli._common import add_dps, decimal, emit_json, exact_nonnegative, exact_positive, positive_int
 
 __all__ = ["register", "run"]
 
@@ -23,24 +23,30 @@ def register(subparsers):
         "output (theta2 = 0), whether the scale is kept (theta1 = sigma_x^2), and with a bias "
         "whether E f'(sigma xi + beta) = 0 for every beta; or solve a family for its parameters.")
     p.add_argument("expr", metavar="EXPR", help='activation, e.g. "abs(x)", "a*x + b*(x**2 - 1)"')
-    p.add_argument("--sigma", type=positive_float, default=1.0, help="sigma = sigma_w sigma_x (default 1)")
-    p.add_argument("--sigma-x", dest="sigma_x", type=positive_float, default=None,
+    p.add_argument("--sigma", type=exact_positive, default=1, help="sigma = sigma_w sigma_x (default 1)")
+    p.add_argument("--sigma-x", dest="sigma_x", type=exact_positive, default=None,
                    help="data scale for the scale condition theta1 = sigma_x^2 (default: sigma)")
-    p.add_argument("--bias-sigma", dest="bias_sigma", type=nonnegative_float, default=0.0,
+    p.add_argument("--bias-sigma", dest="bias_sigma", type=exact_nonnegative, default=0,
                    help="bias standard deviation sigma_b (default 0: no bias)")
     p.add_argument("--solve", default=None, metavar="A,B,...",
                    help="solve theta2 = 0 for these parameters of EXPR")
-    p.add_argument("--grid", type=int, default=25, help="number of beta values for the bias check")
+    p.add_argument("--grid", type=positive_int, default=25, help="number of beta values for the bias check")
     add_dps(p)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(func=run)
+
+
+def _num(v):
+    """An exact CLI number for JSON: an int when it is one, else a float."""
+    return None if v is None else (int(v) if v == int(v) else float(v))
 
 
 def run(args):
     from nrmt.theory import isospectral as iso
 
     dps = args.dps
-    out = {"activation": args.expr, "sigma": args.sigma, "bias_sigma": args.bias_sigma, "dps": dps}
+    out = {"activation": args.expr, "sigma": _num(args.sigma), "bias_sigma": _num(args.bias_sigma),
+           "dps": dps}
     if args.solve:
         params = [s.strip() for s in args.solve.split(",") if s.strip()]
         r = iso.solve_family(args.expr, params, sigma=args.sigma, sigma_x=args.sigma_x)

@@ -18,38 +18,19 @@ of JJᵀ's eigenvalue law, closed form), ``mean`` (∏ χ_l), ``support`` (list 
 This module only parses, calls the library and formats; it computes no theory itself.
 """
 
-import argparse
+from nrmt.cli._common import (activation_from_args, add_dps, check_points, decimal, decimal_list,
+                              emit_json,
+                              expression_number, param_arg, point_list, positive_int)
 
-from nrmt.cli._common import add_dps, decimal, emit_json, float_list, positive_int
+__all__ = ["register", "run", "build_result", "build_model", "MAX_DEPTH"]
 
-__all__ = ["register", "run", "build_result", "number_arg"]
-
-
-def number_arg(text, positive=False):
-    """argparse type: a real number kept exact (``0.1``, ``1/3``, ``sqrt(2)``), returned as sympy."""
-    from nrmt.theory.activations import parse_expression
-
-    try:
-        value = parse_expression(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r} ({exc})") from None
-    if not value.is_number or not value.is_real:
-        raise argparse.ArgumentTypeError(f"expected a real number, got {text!r}")
-    if positive and not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _positive_number(text):
-    return number_arg(text, positive=True)
+#: the deepest network the law is computed for: the mean field, the S-transform product and the
+#: printed per-layer lists grow linearly with the depth (depth 1000 takes seconds)
+MAX_DEPTH = 10_000
 
 
 def register(subparsers):
     """Add the ``jacobian`` sub-command."""
-    from nrmt.cli.constants import param_arg
-
     p = subparsers.add_parser(
         "jacobian",
         help="spectrum of J J^T for the input-output Jacobian of a deep network",
@@ -58,17 +39,18 @@ def register(subparsers):
         "(Pennington-Schoenholz-Ganguli 2017/2018; Pastur 2020; Pastur-Slavin 2020).",
     )
     p.add_argument("expr", metavar="EXPR", help='activation, e.g. "tanh(x)", "relu(x)"')
-    p.add_argument("--depth", type=positive_int, required=True, help="number of layers L")
-    p.add_argument("--sigma-w", type=_positive_number, required=True, dest="sigma_w",
+    p.add_argument("--depth", type=positive_int, required=True,
+                   help=f"number of layers L (at most {MAX_DEPTH})")
+    p.add_argument("--sigma-w", type=expression_number(positive=True), required=True, dest="sigma_w",
                    help="weight scale: entries of variance sigma_w^2/N")
-    p.add_argument("--sigma-b", type=number_arg, default=0, dest="sigma_b",
+    p.add_argument("--sigma-b", type=expression_number(nonnegative=True), default=0, dest="sigma_b",
                    help="bias standard deviation (default 0)")
-    p.add_argument("--q0", type=number_arg, default=None,
+    p.add_argument("--q0", type=expression_number(nonnegative=True), default=None,
                    help="input mean square |x0|^2/N (default: layers at the fixed point q*)")
     p.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
                    help="iid weights (default) or Haar-orthogonal weights")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--x", type=float_list, default=None, metavar="X1,X2,...",
+    where.add_argument("--x", type=point_list, default=None, metavar="X1,X2,...",
                        help="points where the density and CDF are printed")
     where.add_argument("--auto", type=positive_int, default=None, metavar="N",
                        help="an automatic grid of about N points (default 20)")
@@ -85,10 +67,11 @@ def register(subparsers):
 def build_model(args):
     """The :class:`~nrmt.models.jacobian.Jacobian` model named by the arguments."""
     from nrmt.models.jacobian import Jacobian
-    from nrmt.theory.activations import Activation
 
-    values = {name: value for name, value in getattr(args, "param", [])}
-    return Jacobian(Activation(args.expr, **values), args.depth, args.sigma_w,
+    if args.depth > MAX_DEPTH:
+        raise ValueError(f"--depth {args.depth} is beyond what nrmt computes (at most {MAX_DEPTH} "
+                         "layers: the cost and the printed per-layer lists grow with the depth)")
+    return Jacobian(activation_from_args(args.expr, args.param), args.depth, args.sigma_w,
                     sigma_b=args.sigma_b, q0=args.q0, weights=args.weights)
 
 
@@ -104,18 +87,27 @@ def _exact_decimal(value, dps):
 def build_result(args):
     """The JSON-ready result of ``nrmt jacobian``."""
     dps = args.dps
+    if args.auto is not None:
+        check_points(args.auto, "--auto")
     model = build_model(args)
     law = model.law(dps=dps)
     mf = model.mean_field(dps)
     if args.x is not None:
-        x = args.x
+        x = list(args.x)
         for v in x:
-            if v < 0:
+            if v.startswith("-") and float(v) != 0:
                 raise ValueError(f"--x values must be >= 0, got {v}")
     else:
-        x = law.grid(args.auto or 20)
-    density = law.density(x)
-    cdf = law.cdf(x) if (dps <= 15 or args.cdf) else None
+        x = decimal_list(law.grid(args.auto or 20), dps)
+    # the law evaluates the density at the decimals as written (x is text)
+    density = law.density_decimal(x)
+    if dps <= 15 or args.cdf:
+        import mpmath
+
+        with mpmath.workdps(dps + 10):
+            cdf = law.cdf([float(v) for v in x] if dps <= 15 else [mpmath.mpf(v) for v in x])
+    else:
+        cdf = None
     return {
         "activation": args.expr,
         "depth": args.depth,
@@ -133,8 +125,8 @@ def build_result(args):
         "atom": decimal(law.atom_mp, dps),
         "moments": [decimal(m, dps) for m in law.moments_mp(4)],
         "x": [decimal(v, dps) for v in x],
-        "density": [decimal(v, dps) for v in density],
-        "cdf": None if cdf is None else [decimal(v, dps) for v in cdf],
+        "density": decimal_list(density, dps),
+        "cdf": None if cdf is None else decimal_list(cdf, dps),
     }
 
 

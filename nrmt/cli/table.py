@@ -18,9 +18,8 @@ import csv
 import io
 import sys
 
-import mpmath
-
-from nrmt.cli._common import add_dps, decimal, emit_json, positive_float, positive_int
+from nrmt.cli._common import (add_dps, check_points, decimal, decimal_list, emit_json,
+                              exact_positive, output_path, positive_int)
 
 __all__ = ["register", "run", "build_table", "format_csv", "DEFAULT_POINTS"]
 
@@ -40,9 +39,9 @@ def register(subparsers):
         "sigma, dps, the nrmt version, the support and the atom.",
     )
     p.add_argument("expr", metavar="EXPR", help='activation, e.g. "tanh(x)", "relu", "x**3 - 3*x"')
-    p.add_argument("--phi", type=positive_float, required=True, help="phi = n0/m")
-    p.add_argument("--psi", type=positive_float, required=True, help="psi = n0/n1")
-    p.add_argument("--sigma", type=positive_float, default=1.0,
+    p.add_argument("--phi", type=exact_positive, required=True, help="phi = n0/m")
+    p.add_argument("--psi", type=exact_positive, required=True, help="psi = n0/n1")
+    p.add_argument("--sigma", type=exact_positive, default=1,
                    help="sigma = sigma_w * sigma_x, the pre-activation scale (default 1)")
     add_dps(p)
     p.add_argument("--points", type=positive_int, default=DEFAULT_POINTS,
@@ -50,20 +49,21 @@ def register(subparsers):
                    "'auto' grid, denser near the support edges and near 0")
     p.add_argument("--format", choices=("csv", "json"), default="csv",
                    help="csv (default; '#' header lines, then x,density,cdf) or json (one object)")
-    p.add_argument("--output", "-o", metavar="FILE", default=None,
+    p.add_argument("--output", "-o", metavar="FILE", type=output_path, default=None,
                    help="write to FILE instead of standard output")
     p.set_defaults(func=run)
 
 
-def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
+def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS):
     """The table as a dict of decimal strings (the JSON object ``nrmt table --format json`` prints).
 
     Keys: ``activation`` (the text given), ``expression`` (the parsed sympy form), ``phi``, ``psi``, ``sigma``, ``dps``, ``theta1``, ``theta2``, ``version``,
     ``support`` (list of ``[lo, hi]``), ``atom``, ``columns`` (``["x", "density", "cdf"]``),
     ``x``, ``density``, ``cdf`` (lists of decimal strings with ``dps`` significant digits).
     """
+    import mpmath
+
     from nrmt import __version__
-    from nrmt.cli.density import densities_at
     from nrmt.models.one_layer import OneLayer
     from nrmt.theory.activations import as_activation
 
@@ -72,16 +72,15 @@ def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
     # the constants the law was built from, to dps digits (exact sympy numbers when known)
     theta1, theta2 = (_number(v, dps) for v in model.thetas(dps))
     # The printed x are the grid points rounded to dps digits; density and CDF are evaluated at
-    # exactly those decimals, so that every row can be re-computed from the text alone.
-    x_text = [decimal(v, dps) for v in law.grid(points)]
+    # exactly those decimals, so that every row can be re-computed from the text alone (the law
+    # chooses the path that keeps the density right at the decimal, next to an edge too).
+    x_text = decimal_list(law.grid(points), dps)
     if dps <= 15:
         x = [float(v) for v in x_text]
     else:
         with mpmath.workdps(dps + 10):
             x = [mpmath.mpf(v) for v in x_text]
-    # the density is ill-conditioned in x next to an edge: evaluate it at the decimals themselves
-    # (the mp path of nrmt density); the CDF (slope = density) is not, floats do for dps <= 15
-    density = densities_at(law, x_text, dps)
+    density = law.density_decimal(x_text)
     cdf = law.cdf(x)
     return {
         "activation": expr,
@@ -97,13 +96,15 @@ def build_table(expr, phi, psi, sigma=1.0, dps=15, points=DEFAULT_POINTS):
         "atom": decimal(law.atom_mp, dps),
         "columns": ["x", "density", "cdf"],
         "x": x_text,
-        "density": [decimal(v, dps) for v in density],
-        "cdf": [decimal(v, dps) for v in cdf],
+        "density": decimal_list(density, dps),
+        "cdf": decimal_list(cdf, dps),
     }
 
 
 def _number(value, dps):
     """An mpf with dps + 10 digits from an mpf or an exact sympy number."""
+    import mpmath
+
     with mpmath.workdps(dps + 10):
         if hasattr(value, "evalf"):  # sympy
             return mpmath.mpf(str(value.evalf(dps + 10)))
@@ -140,6 +141,7 @@ def format_csv(table):
 
 def run(args):
     """Compute the table and write it (CSV or JSON) to standard output or ``--output``."""
+    check_points(args.points, "--points")
     table = build_table(args.expr, args.phi, args.psi, args.sigma, args.dps, args.points)
     if args.output is None:
         stream, close = sys.stdout, False

@@ -25,11 +25,13 @@ Dask tasks); this module parses, calls it and formats.
 import argparse
 import sys
 
-from nrmt.cli._common import (add_dps, emit_json, float_list, nonnegative_float, positive_float,
-                              positive_int)
-from nrmt.verification import VERIFY_OPTIONS, build_model, model_sizes, scales, verify_run
+from nrmt.cli._common import (add_dps, emit_json, exact_list, exact_nonnegative, exact_positive,
+                              int_between, nonnegative_int, output_path, param_arg, positive_int)
+from nrmt.verification import (VERIFY_OPTIONS, build_model, check_resources, model_sizes, scales,
+                               verify_run)
 
-__all__ = ["register", "run", "build_model", "model_sizes", "build_result", "entries_arg"]
+__all__ = ["register", "run", "build_model", "model_sizes", "build_result", "entries_arg",
+           "check_resources"]
 
 def entries_arg(text):
     """argparse type for ``--entries``: an entry-law spec (checked by ``entry_law``)."""
@@ -41,28 +43,8 @@ def entries_arg(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _positive_list(text):
-    values = float_list(text)
-    for v in values:
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"each value must be > 0, got {text}")
-    return values
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
 def register(subparsers):
     """Add the ``verify`` sub-command to the ``nrmt`` parser."""
-    from nrmt.cli.constants import param_arg
-
     p = subparsers.add_parser(
         "verify",
         help="Monte Carlo check of a limit law: KS, W1 and moments against sampled spectra",
@@ -73,31 +55,31 @@ def register(subparsers):
         "noise scale to expect at that size. n1 = round(n0/psi), m = round(n0/phi).",
     )
     p.add_argument("expr", metavar="EXPR", help='activation, e.g. "tanh(x)", "relu(x) - 1/sqrt(2*pi)"')
-    p.add_argument("--phi", type=positive_float, default=None,
+    p.add_argument("--phi", type=exact_positive, default=None,
                    help="phi = n0/m > 0 (required unless --jacobian)")
-    p.add_argument("--psi", type=_positive_list, default=None, metavar="Q[,Q2,...]",
+    p.add_argument("--psi", type=exact_list, default=None, metavar="Q[,Q2,...]",
                    help="psi = n0/n1 > 0 (a comma list gives one psi_l = n_{l-1}/n_l per layer)")
     p.add_argument("--n0", type=positive_int, required=True, help="input dimension n0")
-    p.add_argument("--sigma", type=positive_float, default=None,
+    p.add_argument("--sigma", type=exact_positive, default=None,
                    help="sigma = sigma_w * sigma_x (one layer; default 1)")
-    p.add_argument("--sigma-w", type=positive_float, default=None, dest="sigma_w",
+    p.add_argument("--sigma-w", type=exact_positive, default=None, dest="sigma_w",
                    help="weight scale sigma_w (default 1)")
-    p.add_argument("--sigma-x", type=positive_float, default=None, dest="sigma_x",
+    p.add_argument("--sigma-x", type=exact_positive, default=None, dest="sigma_x",
                    help="data scale sigma_x (default 1)")
-    p.add_argument("--bias-sigma", type=nonnegative_float, default=0.0, dest="bias_sigma",
+    p.add_argument("--bias-sigma", type=exact_nonnegative, default=0, dest="bias_sigma",
                    help="bias standard deviation sigma_b of Y = f(WX + b 1^T) (default 0)")
     p.add_argument("--entries", type=entries_arg, default="gaussian", metavar="LAW",
                    help="entry law of X and W: gaussian (default), rademacher, uniform, "
                    "student-t:NU (NU > 4), bernoulli:P (sparse, 0 < P <= 1)")
     p.add_argument("--trials", type=positive_int, default=1, help="independent matrices (default 1)")
-    p.add_argument("--seed", type=_seed, default=None, help="random seed (reproducible run)")
-    p.add_argument("--moments", type=int, default=4, choices=range(0, 9), metavar="K",
+    p.add_argument("--seed", type=nonnegative_int, default=None, help="random seed (reproducible run)")
+    p.add_argument("--moments", type=int_between(0, 8), default=4, metavar="K",
                    help="number of raw moments compared (default 4)")
     add_dps(p)
     p.add_argument("--param", type=param_arg, action="append", default=[], metavar="NAME=VALUE",
                    help="value of a free parameter of EXPR (repeatable)")
     p.add_argument("--json", action="store_true", help="print one JSON object (no progress bar)")
-    p.add_argument("--plot", metavar="FILE.png", default=None,
+    p.add_argument("--plot", metavar="FILE.png", type=output_path, default=None,
                    help="write a figure: histogram over the density, CDF comparison")
     p.add_argument("--logx", action="store_true", help="logarithmic eigenvalue axis in the plot")
     p.add_argument("--no-progress", action="store_true", dest="no_progress",
@@ -107,9 +89,9 @@ def register(subparsers):
     jac.add_argument("--jacobian", action="store_true",
                      help="verify the Jacobian spectrum (needs --depth and --sigma-w)")
     jac.add_argument("--depth", type=positive_int, default=None, help="number of layers L")
-    jac.add_argument("--sigma-b", type=nonnegative_float, default=0.0, dest="sigma_b",
+    jac.add_argument("--sigma-b", type=exact_nonnegative, default=0, dest="sigma_b",
                      help="bias standard deviation (default 0)")
-    jac.add_argument("--q0", type=nonnegative_float, default=None,
+    jac.add_argument("--q0", type=exact_nonnegative, default=None,
                      help="input mean square (default: layers at the fixed point q*)")
     jac.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
                      help="iid weights (entries from --entries) or Haar-orthogonal")
@@ -127,10 +109,11 @@ def build_result(args, progress=False):
 
 def _params(args, result):
     sigma_w, sigma_x = scales(args)
-    params = {"model": args.expr, "phi": args.phi,
-              "psi": None if args.psi is None else (args.psi[0] if len(args.psi) == 1 else args.psi)}
-    if args.sigma is not None or (sigma_w, sigma_x) != (1.0, 1.0):
-        params["sigma_w"], params["sigma_x"] = sigma_w, sigma_x
+    psi = None if args.psi is None else [float(p) for p in args.psi]
+    params = {"model": args.expr, "phi": None if args.phi is None else float(args.phi),
+              "psi": None if psi is None else (psi[0] if len(psi) == 1 else psi)}
+    if args.sigma is not None or (sigma_w, sigma_x) != (1, 1):
+        params["sigma_w"], params["sigma_x"] = float(sigma_w), float(sigma_x)
     if getattr(args, "depth", None) is not None:
         params["depth"] = args.depth
     params["entries"] = args.entries

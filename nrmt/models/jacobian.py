@@ -19,9 +19,10 @@ import sympy
 from nrmt.numerics.jacobian import WEIGHTS, DerivativeLaw, JacobianLaw
 from nrmt.numerics.jacobian_sampling import sample_jacobian
 from nrmt.theory import mean_field
-from nrmt.theory.activations import as_activation, to_sympy_number
+from nrmt.theory.activations import as_activation
 from nrmt.theory.equations import jacobian as equations
 from nrmt.theory.errors import NoConvergence
+from nrmt.theory.exact import exact_parameter
 
 __all__ = ["Jacobian"]
 
@@ -29,19 +30,13 @@ __all__ = ["Jacobian"]
 #: plus margin)
 _Q_EXTRA = 40
 
+#: guard digits of the mean-field values behind ``mean_field(dps)`` (printed rounded once)
+_HEADER_GUARD = 15
+
 
 def _number(value, name, positive=False):
-    try:
-        v = to_sympy_number(value, name)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{name}: {exc}") from None
-    if not v.is_number or not v.is_real:
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    if positive and not v > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if not positive and v < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return v
+    """A parameter as an exact sympy number (:func:`nrmt.theory.exact.exact_parameter`)."""
+    return exact_parameter(value, name, positive=positive, nonnegative=not positive)
 
 
 class Jacobian:
@@ -53,8 +48,9 @@ class Jacobian:
     depth : int >= 1
     sigma_w : number > 0
         Weight scale: entries of variance :math:`\sigma_w^2/N` (iid), or :math:`\sigma_w` times a
-        Haar-orthogonal matrix. Numbers are taken exactly from their decimal form (strings with
-        many digits, or sympy expressions such as ``sympy.sqrt(2)``, give more digits).
+        Haar-orthogonal matrix. Numbers are taken exactly
+        (:func:`nrmt.theory.exact.exact_parameter`): strings as written (``"1/2"``, ``"1.29922"``,
+        ``"sqrt(2)"``), floats by their exact binary value.
     sigma_b : number >= 0
         Bias standard deviation.
     q0 : number >= 0, optional
@@ -90,7 +86,8 @@ class Jacobian:
 
     # ---------------------------------------------------------------- mean field
     def mean_field(self, dps=15):
-        r"""Mean-field quantities to ``dps`` digits (mpf; lists per layer).
+        r"""Mean-field quantities (mpf; lists per layer), each right to ``dps`` digits and carrying
+        guard digits beyond them (round once when printing).
 
         Returns
         -------
@@ -99,33 +96,53 @@ class Jacobian:
             or None), ``q`` (:math:`[q_1..q_L]` used by the law), ``chi_layers``
             (:math:`\chi_l = \sigma_w^2 \mathbb E f'(\sqrt{q_l}Z)^2`), ``mean``
             (:math:`\prod_l \chi_l`, the first moment of :math:`JJ^\top`).
+
+        Raises
+        ------
+        NoFixedPoint
+            Without ``q0``, when the length map has no finite fixed point (e.g. ReLU with
+            :math:`\sigma_w^2 = 2` and a bias): the message says to give ``q0``.
         """
-        if dps in self._mf:
-            return self._mf[dps]
+        return self._mean_field_at(max(dps + _HEADER_GUARD, 30))
+
+    def _mean_field_at(self, digits):
+        """The mean field computed with ``digits`` working digits (cached)."""
+        if digits in self._mf:
+            return self._mf[digits]
         f = self.activation
         q_star = None
         try:
-            q_star = mean_field.fixed_point_q(f, self.sigma_w, self.sigma_b, dps=dps)
+            q_star = mean_field.fixed_point_q(f, self.sigma_w, self.sigma_b, dps=digits)
+        except mean_field.NoFixedPoint as exc:
+            if not self.homogeneous and self.q0 is None:
+                raise mean_field.NoFixedPoint(
+                    f"{exc}; give the input's mean square q0 (--q0) to set the layers' "
+                    "variances q_1 = sigma_w^2 q0 + sigma_b^2, ...") from None
         except NoConvergence:
             if not self.homogeneous and self.q0 is None:
                 raise
         if self.homogeneous:
             # q-free law: use q = 1 (or the input's scale) for D^2; q* as the map says
             qs = [mpmath.mpf(1)] * self.depth if self.q0 is None or self.q0 == 0 else \
-                mean_field.length_sequence(f, self.q0, self.depth, self.sigma_w, self.sigma_b, dps)
+                mean_field.length_sequence(f, self.q0, self.depth, self.sigma_w, self.sigma_b, digits)
         elif self.q0 is None:
             qs = [q_star] * self.depth
         else:
-            qs = mean_field.length_sequence(f, self.q0, self.depth, self.sigma_w, self.sigma_b, dps)
+            qs = mean_field.length_sequence(f, self.q0, self.depth, self.sigma_w, self.sigma_b,
+                                            digits)
         chis = []
+        by_q = {}
         for q in qs:
-            chis.append(mean_field.chi(f, q, self.sigma_w, dps))
+            key = q._mpf_
+            if key not in by_q:
+                by_q[key] = mean_field.chi(f, q, self.sigma_w, digits)
+            chis.append(by_q[key])
         chi_star = None if q_star is None else (
-            chis[0] if self.homogeneous else mean_field.chi(f, q_star, self.sigma_w, dps))
-        with mpmath.workdps(dps + 10):
-            mean = mpmath.fprod(chis)
-        out = {"q_star": q_star, "chi": chi_star, "q": qs, "chi_layers": chis, "mean": +mean}
-        self._mf[dps] = out
+            chis[0] if self.homogeneous else mean_field.chi(f, q_star, self.sigma_w, digits))
+        with mpmath.workdps(digits + 10):
+            mean = +mpmath.fprod(chis)
+        out = {"q_star": q_star, "chi": chi_star, "q": qs, "chi_layers": chis, "mean": mean}
+        self._mf[digits] = out
         return out
 
     @property
@@ -148,7 +165,7 @@ class Jacobian:
             # behind the float path too, the variances carry guard digits: the moments and edges
             # are solved at the working precision, and depth amplifies an error in q
             qdps = 30 if dps <= 15 else dps + _Q_EXTRA
-            qs = self.mean_field(qdps)["q"]
+            qs = self._mean_field_at(qdps)["q"]
             layer_laws = []
             cache = {}
             for q in qs:

@@ -16,51 +16,42 @@ L. Benigni and S. Péché, Electron. J. Probab. 26 (2021); S. Péché, Electron.
 Examples
 --------
 >>> law = OneLayer.from_constants(1, 1, phi=1, psi=1).law()   # product Wishart (Fuss-Catalan)
->>> law.moments(4)
-array([ 1.,  3., 12., 55.])
+>>> [round(float(m), 9) for m in law.moments(4)]
+[1.0, 3.0, 12.0, 55.0]
 >>> [round(e, 12) for e in law.support[0]]
 [0.0, 6.75]
 """
 
-import math
-import numbers
 
 import mpmath
 import sympy as sp
 
 from nrmt.numerics.algebraic import AlgebraicLaw
 from nrmt.theory.equations import one_layer as eqs
+from nrmt.theory.exact import exact_parameter
 
-__all__ = ["OneLayer", "OneLayerLaw", "check_ratio"]
+__all__ = ["OneLayer", "OneLayerLaw", "check_ratio", "FLOAT_CALLABLE_DPS"]
 
 _GUARD = 20  # extra digits of the constants behind a law at dps digits
 
+#: the most digits a law of a float-returning Python callable (``np.tanh``) can claim
+FLOAT_CALLABLE_DPS = 15
+
 
 def check_ratio(name, value):
-    """Validate a ratio/scale (finite, > 0) and return it unchanged (exact types kept).
+    """Validate a ratio/scale (finite, > 0) and return it as an exact sympy number.
 
-    >>> check_ratio("phi", 0.5)
-    0.5
+    Strings are read as written (``"1/2"``, ``"0.1"``), binary floats by their exact binary value
+    (:func:`nrmt.theory.exact.exact_parameter`): no input is rounded.
+
+    >>> check_ratio("phi", 0.5), check_ratio("psi", "1/3")
+    (1/2, 1/3)
     """
-    if isinstance(value, bool) or value is None:
-        raise TypeError(f"{name} must be a number, got {value!r}")
-    if isinstance(value, sp.Basic):
-        if not value.is_number:
-            raise TypeError(f"{name} must be a number, got {value}")
-        v = float(value)
-    elif isinstance(value, (numbers.Real, mpmath.mpf)):
-        v = float(value)
-    else:
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
-    if math.isnan(v) or math.isinf(v):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if v <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return value
+    return exact_parameter(value, name, positive=True)
 
 
-def _exact(value):
-    return eqs._sym(value)
+def _exact(value, name="value"):
+    return exact_parameter(value, name)
 
 
 class OneLayerLaw(AlgebraicLaw):
@@ -73,21 +64,17 @@ class OneLayerLaw(AlgebraicLaw):
 
     Parameters
     ----------
-    phi, psi : positive numbers (exact sympy/int/Fraction, float or mpf)
+    phi, psi : positive numbers (int, Fraction, str such as ``"1/2"``, sympy, float, mpf),
+        taken exactly (:func:`nrmt.theory.exact.exact_parameter`)
     theta1, theta2 : numbers with θ1 > 0 and 0 <= θ2 <= θ1
     dps : int
     """
 
     def __init__(self, phi, psi, theta1, theta2, dps=15):
-        check_ratio("phi", phi)
-        check_ratio("psi", psi)
-        check_ratio("theta1", theta1)
-        if isinstance(theta2, bool) or theta2 is None:
-            raise TypeError(f"theta2 must be a number, got {theta2!r}")
-        t2f = float(theta2)
-        if math.isnan(t2f) or t2f < 0:
-            raise ValueError(f"theta2 must be >= 0, got {theta2}")
-        ph, ps, t1, t2 = (_exact(v) for v in (phi, psi, theta1, theta2))
+        ph = check_ratio("phi", phi)
+        ps = check_ratio("psi", psi)
+        t1 = check_ratio("theta1", theta1)
+        t2 = exact_parameter(theta2, "theta2", nonnegative=True)
         diff = sp.nsimplify(t1 - t2) if (t1 - t2).is_number and not (t1 - t2).is_Rational else t1 - t2
         if diff.is_negative or float(t1 - t2) < -1e-300:
             raise ValueError(f"theta2 must be <= theta1, got theta1={theta1}, theta2={theta2}")
@@ -123,11 +110,13 @@ class OneLayer:
     ----------
     activation : str, sympy expression, Activation or callable
         The activation f (centred by the theory: only θ1, θ2 matter).
-    phi, psi : float > 0
-        φ = n0/m, ψ = n0/n1.
-    sigma : float > 0, optional
+    phi, psi : number > 0
+        φ = n0/m, ψ = n0/n1. Any exact or binary number or a string such as ``"1/2"``; taken
+        exactly (:func:`nrmt.theory.exact.exact_parameter`: a float is its exact binary value,
+        ``"0.1"`` is 1/10), so the law at any ``dps`` is that of the number passed.
+    sigma : number > 0, optional
         σ = σw σx, the standard deviation of the entries of WX (default 1).
-    sigma_w, sigma_x : float > 0, optional
+    sigma_w, sigma_x : number > 0, optional
         Give σ as their product instead (both or either; the missing one is 1).
 
     Raises
@@ -139,16 +128,16 @@ class OneLayer:
     kind = "one-layer"
 
     def __init__(self, activation, phi, psi, sigma=1, *, sigma_w=None, sigma_x=None):
-        check_ratio("phi", phi)
-        check_ratio("psi", psi)
+        phi = check_ratio("phi", phi)
+        psi = check_ratio("psi", psi)
+        sigma = check_ratio("sigma", sigma)
         if sigma_w is not None or sigma_x is not None:
-            sw = check_ratio("sigma_w", sigma_w) if sigma_w is not None else 1
-            sx = check_ratio("sigma_x", sigma_x) if sigma_x is not None else 1
-            prod = _exact(sw) * _exact(sx)
-            if sigma != 1 and sp.simplify(_exact(sigma) - prod) != 0:
+            sigma_w = check_ratio("sigma_w", sigma_w) if sigma_w is not None else None
+            sigma_x = check_ratio("sigma_x", sigma_x) if sigma_x is not None else None
+            prod = (sigma_w if sigma_w is not None else 1) * (sigma_x if sigma_x is not None else 1)
+            if sigma != 1 and sp.simplify(sigma - prod) != 0:
                 raise ValueError(f"sigma must equal sigma_w * sigma_x = {prod}, got {sigma}")
             sigma = prod
-        check_ratio("sigma", sigma)
         self.sigma_w = sigma_w
         self.sigma_x = sigma_x
         self.phi, self.psi, self.sigma = phi, psi, sigma
@@ -165,10 +154,11 @@ class OneLayer:
     @classmethod
     def from_constants(cls, theta1, theta2, phi, psi):
         """The model given by its constants (θ1, θ2) instead of an activation."""
-        check_ratio("theta1", theta1)
+        theta1 = check_ratio("theta1", theta1)
+        theta2 = exact_parameter(theta2, "theta2", nonnegative=True)
         self = cls(None, phi, psi)
-        OneLayerLaw(phi, psi, theta1, theta2, dps=15)  # validates theta2
-        self._theta = (_exact(theta1), _exact(theta2))
+        OneLayerLaw(phi, psi, theta1, theta2, dps=15)  # validates theta2 <= theta1
+        self._theta = (theta1, theta2)
         return self
 
     # ------------------------------------------------------------ constants
@@ -190,11 +180,30 @@ class OneLayer:
             return {"theta1": self._theta[0], "theta2": self._theta[1]}
         return self.constants_at(15)
 
+    def float_callable(self):
+        """True when the activation is a Python callable that returns floats (e.g. ``np.tanh``):
+        its values carry at most :data:`FLOAT_CALLABLE_DPS` digits, and so do the law's."""
+        if self.activation is None or self.activation.expr is not None:
+            return False
+        try:
+            return isinstance(self.activation.mp_function()(mpmath.mpf("0.1")), float)
+        except Exception:  # noqa: BLE001 - the constants will report a failing callable
+            return False
+
+    def _check_digits(self, dps):
+        if dps > FLOAT_CALLABLE_DPS and self.float_callable():
+            raise ValueError(
+                f"the activation {self.activation.text} is a Python callable returning floats: its "
+                f"values carry about 15 digits, so at most dps = {FLOAT_CALLABLE_DPS} is possible, "
+                f"got dps = {dps} (give the activation as an expression for more digits)")
+
     def thetas(self, dps=15):
-        """(θ1, θ2) as exact sympy numbers when known in closed form, else mpf with dps + 20 digits."""
+        """(θ1, θ2) as exact sympy numbers when known in closed form, else mpf with dps + 20 digits
+        (float-returning callables: the float64 values, ``dps <= 15`` only)."""
         if self._theta is not None:
             return self._theta
-        c = self.constants_at(dps + _GUARD)
+        self._check_digits(dps)
+        c = self.constants_at(FLOAT_CALLABLE_DPS if self.float_callable() else dps + _GUARD)
         out = []
         for key in ("theta1", "theta2"):
             ex = c.exact.get(key)

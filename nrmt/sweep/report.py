@@ -47,7 +47,7 @@ def fit_power_law(n0, values):
     """Least-squares fit of ``log values = a + b log n0``; ``None`` without two distinct n0.
 
     >>> f = fit_power_law([100, 200, 400], [0.04, 0.02, 0.01])
-    >>> round(f.slope, 12), f.se, f.n
+    >>> round(f.slope, 12), round(f.se, 12), f.n
     (-1.0, 0.0, 3)
     """
     pts = [(math.log(n), math.log(v)) for n, v in zip(n0, values) if v is not None and v > 0]
