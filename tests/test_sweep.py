@@ -143,9 +143,12 @@ def test_case_ids_are_stable_and_normalised():
 # ------------------------------------------------------------------ rows equal single runs
 def test_rows_equal_single_runs_to_the_last_digit(tmp_path, capsys):
     spec = _write(tmp_path, BASE_SPEC + 'entries = "rademacher"\ntrials = 2\n')
-    out = tmp_path / "rows.csv"
-    assert main(["sweep", spec, "--out", str(out), "--workers", "2", "--no-progress"]) == 0
-    assert "4 cases, 0 already in" in capsys.readouterr().out
+    out, png = tmp_path / "rows.csv", tmp_path / "rows.png"
+    assert main(["sweep", spec, "--out", str(out), "--workers", "2", "--no-progress",
+                 "--plot", str(png)]) == 0
+    printed = capsys.readouterr().out
+    assert "4 cases, 0 already in" in printed and "4 written, 0 failed, 2 workers" in printed
+    assert png.stat().st_size > 10_000
     rows = read_rows(out)
     cases = {c.id: c for c in load_spec(spec).cases()}
     assert sorted(r["case"] for r in rows) == sorted(cases)
@@ -175,6 +178,46 @@ def test_parquet_rows_equal_csv_rows(tmp_path, client):
     types = dict(zip(*(lambda s: (s.names, [str(t) for t in s.types]))(
         pyarrow.parquet.read_schema(tmp_path / "a.parquet"))))
     assert types["n0"] == "int64" and types["phi"] == "double" and types["ks"] == "string"
+
+
+def test_jacobian_rows_equal_single_runs(tmp_path, client, capsys):
+    spec = _write(tmp_path, """
+        command = "jacobian"
+        [grid]
+        seed = [3]
+        [fixed]
+        activation = "tanh(x)"
+        depth = 2
+        sigma-w = 1.5
+        n0 = 40
+        """)
+    cases = load_spec(spec).cases()
+    assert all(c.options["jacobian"] for c in cases)
+    out = tmp_path / "jac.csv"
+    run_sweep(cases, str(out), client=client)
+    for row in read_rows(out):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            assert main(["verify", "tanh(x)", "--jacobian", "--depth", "2", "--sigma-w", "1.5",
+                         "--n0", "40", "--seed", row["seed"], "--json"]) == 0
+        single = json.loads(buf.getvalue())
+        for key, value in single.items():
+            if key not in TIMINGS:
+                assert row[key] == encode_cell(value), key
+    bad = _write(tmp_path, 'command = "jacobian"\n[grid]\nseed = [1]\n[fixed]\n'
+                 'activation = "tanh(x)"\njacobian = false\nn0 = 40', "bad.toml")
+    with pytest.raises(ValueError, match="unknown option 'jacobian' for jacobian"):
+        load_spec(bad)
+
+
+def test_exact_numbers_read_like_the_command_line(tmp_path):
+    """phi = 0.1 in a spec is the CLI's --phi 0.1 (1/10), and "1/3" is exact."""
+    from nrmt.verification import _namespace, verify_options
+
+    ns = _namespace(verify_options(activation="tanh(x)", phi=0.1, psi="1/3", n0=30))
+    import sympy
+
+    assert ns.phi == sympy.Rational(1, 10) and ns.psi == [sympy.Rational(1, 3)]
 
 
 # ------------------------------------------------------------------ kill, then resume
@@ -247,6 +290,18 @@ def test_partial_last_line_is_cut_on_resume(tmp_path, client):
     text = out.read_text()
     assert text.startswith(whole) and sorted(r["case"] for r in read_rows(out)) == sorted(
         c.id for c in cases)
+
+
+def test_parquet_resume_keeps_rows(tmp_path, client):
+    cases = load_spec(_write(tmp_path, BASE_SPEC)).cases()[:2]
+    out = tmp_path / "r.parquet"
+    run_sweep(cases[:1], str(out), client=client)
+    first = read_rows(out)
+    result = run_sweep(cases, str(out), client=client, resume=True)
+    assert result.skipped == 1 and result.written == 1
+    rows = read_rows(out)
+    assert rows[0] == first[0] and sorted(r["case"] for r in rows) == sorted(c.id for c in cases)
+    assert not [n for n in os.listdir(tmp_path) if ".tmp-" in n]  # no temporary file left
 
 
 # ------------------------------------------------------------------ a dead worker
