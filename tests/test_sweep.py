@@ -413,6 +413,32 @@ def test_table_on_dask_is_byte_identical(tmp_path, client, dps):
     assert len(one.read_text().splitlines()) >= 10
 
 
+def test_table_sweep_rows_equal_nrmt_table_json(tmp_path, client):
+    spec = _write(tmp_path, """
+        command = "table"
+        [grid]
+        psi = [0.5, "1/3"]
+        [fixed]
+        activation = "x**3 - 3*x"
+        phi = 0.5
+        points = 8
+        """)
+    out = tmp_path / "tables.csv"
+    run_sweep(load_spec(spec).cases(), str(out), client=client)
+    rows = read_rows(out)
+    assert len(rows) == 2
+    for row in rows:
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            assert main(["table", "x**3 - 3*x", "--phi", "0.5", "--psi", row["psi"], "--points",
+                         "8", "--format", "json"]) == 0
+        single = json.loads(buf.getvalue())
+        for key, value in single.items():
+            column = f"result.{key}" if f"result.{key}" in row else key
+            assert row[column] == encode_cell(value), key
+        assert json.loads(row["cdf"]) == single["cdf"] and len(single["x"]) >= 8
+
+
 def test_cdf_integrals_hook_sums_the_same_pieces():
     """Law.cdf with an ``integrals`` function gives the law's own digits, and it is called with
     the pieces the CDF needs (independent check: F at the right edge is 1 - nothing missing)."""

@@ -6,6 +6,9 @@ command       one case                                              options
 ``verify``    :func:`nrmt.verification.verify_case`                 ``nrmt verify``'s
 ``jacobian``  the same with ``jacobian = true`` (Monte Carlo check  ``nrmt verify --jacobian``'s
               of a deep network's Jacobian spectrum)
+``table``     :func:`nrmt.sweep.tables.table_case` (``nrmt table    ``activation``, ``phi``,
+              --format json``: support, atom, θ1, θ2, x, density,   ``psi``, ``sigma``, ``dps``,
+              cdf)                                                  ``points``
 ============  ====================================================  ===========================
 
 A row of a sweep is ``case`` (the case id), ``command``, every option under its command-line name
@@ -57,6 +60,8 @@ COMMANDS = {
     "jacobian": Command("jacobian", "nrmt.verification:VERIFY_OPTIONS",
                         "nrmt.verification:verify_options", "nrmt.verification:verify_case",
                         forced={"jacobian": True}),
+    "table": Command("table", "nrmt.sweep.tables:TABLE_OPTIONS", "nrmt.sweep.tables:table_options",
+                     "nrmt.sweep.tables:table_case"),
 }
 
 

@@ -16,7 +16,50 @@ True
 
 from contextlib import contextmanager
 
-__all__ = ["dask_integrals", "law_from_recipe", "RECIPES"]
+from nrmt.options import Option, normalise
+
+__all__ = ["dask_integrals", "law_from_recipe", "RECIPES", "TABLE_OPTIONS", "table_options",
+           "table_case"]
+
+#: the options of one ``nrmt table`` case (a sweep with ``command = "table"``)
+TABLE_OPTIONS = {
+    "activation": Option("text", help="the activation EXPR"),
+    "phi": Option("positive"),
+    "psi": Option("positive"),
+    "sigma": Option("positive", 1.0),
+    "dps": Option("int_range", 15, (1, 1000)),
+    "points": Option("positive_int", 240),
+}
+
+
+def table_options(**options):
+    """Check and normalise the options of one table (defaults filled); the activation is parsed.
+
+    >>> table_options(activation="tanh(x)", phi=1, psi="1/2")["psi"]
+    '1/2'
+    """
+    from nrmt.cli._common import activation_from_args
+
+    opts = normalise(TABLE_OPTIONS, options)
+    activation_from_args(opts["activation"])
+    return opts
+
+
+def table_case(**options):
+    """The table of one case: what ``nrmt table --format json`` prints for the same options (numbers
+    read as the decimals they print as, like the command line's text)."""
+    from nrmt.cli.table import build_table
+    from nrmt.theory.exact import exact_parameter
+
+    opts = table_options(**options)
+
+    def exact(name):
+        value = opts[name]
+        return exact_parameter(repr(value) if isinstance(value, float) else value, name,
+                               positive=True)
+
+    return build_table(opts["activation"], exact("phi"), exact("psi"), exact("sigma"),
+                       opts["dps"], opts["points"])
 
 
 def _one_layer(expr, phi, psi, sigma, dps):
