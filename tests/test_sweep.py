@@ -317,7 +317,7 @@ def _dies_once(command, options, marker):
 def test_dead_worker_case_is_retried_without_duplicate(tmp_path, client):
     from functools import partial
 
-    cases = load_spec(_write(tmp_path, BASE_SPEC)).cases()
+    cases = load_spec(_write(tmp_path, BASE_SPEC)).cases()[:2]
     marker = tmp_path / "died"
     out = tmp_path / "dead.csv"
     result = run_sweep(cases, str(out), client=client,
@@ -337,12 +337,12 @@ def test_failing_case_is_reported_and_gives_no_row(tmp_path, client):
             raise ValueError("no convergence here")
         return evaluate_case(command, options)
 
-    cases = load_spec(_write(tmp_path, BASE_SPEC)).cases()
+    cases = load_spec(_write(tmp_path, BASE_SPEC)).cases()[:2]  # tanh(x) at n0 = 60, 120
     out = tmp_path / "fail.csv"
     messages = []
     result = run_sweep(cases, str(out), client=client, task=broken, log=messages.append)
-    assert len(result.failed) == 2 and result.written == 2
-    assert all("ValueError: no convergence here" in m for m in messages)
+    assert len(result.failed) == 1 and result.written == 1
+    assert len(messages) == 1 and "ValueError: no convergence here" in messages[0]
     assert {r["n0"] for r in read_rows(out)} == {"60"}
 
 

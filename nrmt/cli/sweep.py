@@ -18,7 +18,7 @@ This module only parses, calls :mod:`nrmt.sweep` and formats.
 
 import sys
 
-from nrmt.cli._common import emit_json, positive_int
+from nrmt.cli._common import emit_json, output_path, positive_int
 
 __all__ = ["register", "run"]
 
@@ -28,7 +28,8 @@ def register(subparsers):
     p = subparsers.add_parser(
         "sweep",
         help="run a grid of Monte Carlo checks on Dask (resumable); report convergence rates",
-        description="Run every case of a TOML grid of 'nrmt verify' options as a Dask task (a "
+        description="Run every case of a TOML grid of 'nrmt verify' options (command = \"verify\"; "
+        "\"jacobian\" for Jacobian checks, \"table\" for nrmt table) as a Dask task (a "
         "local cluster of worker processes, or an existing one with --scheduler), writing one row "
         "a case to a CSV or Parquet file as the cases finish; --resume skips the cases already "
         "in the file. 'nrmt sweep report FILE' fits KS and W1 against n0 on log-log axes per "
@@ -38,7 +39,7 @@ def register(subparsers):
                    help="the sweep specification, or 'report' to report on FILE")
     p.add_argument("file", nargs="?", default=None, metavar="FILE",
                    help="(report) the sweep file to report on")
-    p.add_argument("--out", metavar="FILE.csv|FILE.parquet", default=None,
+    p.add_argument("--out", metavar="FILE.csv|FILE.parquet", type=output_path, default=None,
                    help="the sweep file (rows appended as cases finish)")
     engine = p.add_mutually_exclusive_group()
     engine.add_argument("--workers", type=positive_int, default=None, metavar="N",
@@ -48,7 +49,7 @@ def register(subparsers):
                         help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and run only the missing cases")
-    p.add_argument("--plot", metavar="FILE.png", default=None,
+    p.add_argument("--plot", metavar="FILE.png", type=output_path, default=None,
                    help="write the convergence figure (KS and W1 against n0, log-log)")
     p.add_argument("--json", action="store_true", help="(report) print the report as JSON")
     p.add_argument("--no-progress", action="store_true", dest="no_progress",

@@ -56,7 +56,7 @@ def dask_client(workers=None, scheduler=None):
         raise ValueError("give --workers or --scheduler, not both")
     if scheduler is not None:
         try:
-            return Client(scheduler, timeout="10s"), None
+            return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError) as exc:
             raise ValueError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     n = workers or os.cpu_count() or 1
@@ -97,6 +97,7 @@ def run_sweep(cases, out, *, workers=None, scheduler=None, resume=False, progres
     from distributed import as_completed
 
     t0 = time.perf_counter()
+    fresh = not os.path.exists(out) or os.path.getsize(out) == 0
     writer = open_writer(out, resume=resume)
     result = SweepResult(cases=len(cases), skipped=0)
     try:
@@ -141,6 +142,8 @@ def run_sweep(cases, out, *, workers=None, scheduler=None, resume=False, progres
                     cluster.close()
     finally:
         writer.close()
+        if fresh and not writer.done and os.path.exists(out):
+            os.remove(out)  # nothing ran (no scheduler, interrupted): leave no empty file
         result.seconds = time.perf_counter() - t0
     return result
 
