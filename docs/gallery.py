@@ -30,7 +30,7 @@ def figure(name):
 def one_layer():
     """Theory vs Monte Carlo for tanh, ReLU and a polynomial at three (φ, ψ)."""
     from nrmt.models.one_layer import OneLayer
-    from nrmt.plotting import plot_density
+    from nrmt.plotting import activation_label, plot_density
 
     cases = [("tanh(x)", 0.5, 2.0), ("relu", 1.5, 1.0), ("x**2 + x - 1", 2.0, 1.0)]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
@@ -38,7 +38,7 @@ def one_layer():
         model = OneLayer(f, phi, psi)
         sample = model.sample(n0=800, trials=2, rng=1)
         plot_density(sample, model.law(), ax=ax, label=f"f = {f}")
-        ax.set_title(f"f(x) = {f},  φ = {phi:g},  ψ = {psi:g}", fontsize=10)
+        ax.set_title(f"{activation_label(f)},  $\\varphi$ = {phi:g},  $\\psi$ = {psi:g}", fontsize=10)
     fig.suptitle("One layer: limit law (line) and sampled spectra, n0 = 800 (histogram)", fontsize=11)
     fig.tight_layout()
     return fig

@@ -38,7 +38,8 @@ matplotlib.use("Agg")  # noqa: E402  (files only; never a window)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-__all__ = ["plot_density", "plot_cdf", "plot_comparison", "parameter_text"]
+__all__ = ["plot_density", "plot_cdf", "plot_comparison", "parameter_text", "math_label",
+           "activation_label"]
 
 _SAMPLE = "#4C72B0"
 _THEORY = "#C44E52"
@@ -46,24 +47,97 @@ _EDGE = "#555555"
 _ATOM = "#2F6B2F"
 
 
+#: mathtext names of the parameters in titles
+_TEX = {"phi": r"\varphi", "psi": r"\psi", "sigma": r"\sigma", "sigma_w": r"\sigma_w",
+        "sigma_x": r"\sigma_x", "sigma_b": r"\sigma_b", "theta1": r"\theta_1", "theta2": r"\theta_2",
+        "depth": "L", "n0": "n_0", "chi": r"\chi", "q_star": "q^*"}
+
+
+def _mathtext_ok(tex):
+    """Whether matplotlib's mathtext can typeset ``$tex$``."""
+    from matplotlib.mathtext import MathTextParser
+
+    try:
+        MathTextParser("path").parse(f"${tex}$")
+    except Exception:  # a command mathtext does not know: the caller falls back to text
+        return False
+    return True
+
+
+def math_label(expr):
+    """A sympy expression (or text parsed by the allow-list parser) as mathtext ``$...$``, from
+    sympy's LaTeX: ``x**2 + x - 1`` becomes ``$x^{2} + x - 1$``; the text itself when it cannot
+    be parsed or typeset.
+
+    >>> math_label("x**2 + x - 1")
+    '$x^{2} + x - 1$'
+    """
+    import sympy
+
+    if isinstance(expr, str):
+        from nrmt.theory.activations import parse_expression
+
+        try:
+            expr = parse_expression(expr)
+        except (ValueError, TypeError):
+            return expr
+    if not isinstance(expr, sympy.Basic):
+        return str(expr)
+    from nrmt.theory.equations.display import latex
+
+    tex = latex(expr)
+    return f"${tex}$" if _mathtext_ok(tex) else str(expr)
+
+
+def activation_label(activation):
+    """``f(x) = ...`` typeset from the activation's expression (its text when not symbolic).
+
+    >>> activation_label("x**2 + x - 1")
+    '$f(x) = x^{2} + x - 1$'
+    """
+    label = math_label(activation)
+    return f"$f(x) = {label[1:]}" if label.startswith("$") else f"f = {activation}"
+
+
+def _value_tex(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_value_tex(v) for v in value)
+    try:
+        import sympy
+
+        if isinstance(value, sympy.Basic):
+            from nrmt.theory.equations.display import latex
+
+            return latex(value)
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
+
+
 def parameter_text(params):
-    """``{"phi": 0.5, "psi": 2}`` → ``"φ = 0.5, ψ = 2"`` (known names get their Greek letter)."""
+    r"""A title from model parameters, typeset by mathtext: Greek letters, sympy's LaTeX of the
+    activation and of exact values.
+
+    >>> print(parameter_text({"model": "x**2 + x - 1", "phi": 2.0, "psi": 1}))
+    $f(x) = x^{2} + x - 1$:  $\varphi = 2$,  $\psi = 1$
+    """
     if not params:
         return ""
-    names = {"phi": "φ", "psi": "ψ", "sigma": "σ", "sigma_w": "σ_w", "sigma_x": "σ_x",
-             "sigma_b": "σ_b", "theta1": "θ₁", "theta2": "θ₂", "depth": "L"}
     parts = []
     for key, value in params.items():
         if key in ("model", "activation") or value is None:
             continue
-        if isinstance(value, float):
-            value = f"{value:.4g}"
-        elif isinstance(value, (list, tuple)):
-            value = ",".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in value)
-        parts.append(f"{names.get(key, key)} = {value}")
+        if key in _TEX:
+            parts.append(f"${_TEX[key]} = {_value_tex(value)}$")
+        else:
+            parts.append(f"{key} = {value if not isinstance(value, float) else f'{value:.4g}'}")
     head = params.get("model") or params.get("activation")
-    text = ", ".join(parts)
-    return f"{head}: {text}" if head and text else (head or text)
+    if head:
+        head = activation_label(head)
+    text = ",  ".join(parts)
+    return f"{head}:  {text}" if head and text else (head or text)
 
 
 def _grid(law, sample, logx):
@@ -189,16 +263,17 @@ def plot_density(sample, law, ax=None, *, bins="auto", logx=False, params=None, 
         pos = lo if logx else 0.0
         ax.annotate("", xy=(pos, 0.92 * top), xytext=(pos, 0),
                     arrowprops=dict(arrowstyle="-|>", color=_ATOM, lw=2.4, mutation_scale=14))
-        ax.annotate(f"atom {atom:.3g}", xy=(pos, 0.92 * top), xytext=(6, -2),
-                    textcoords="offset points", color=_ATOM, fontsize=8, va="top")
+        if not logx:  # the arrow at 0 stays in view when the bulk starts far from it
+            left, right = ax.get_xlim()
+            ax.set_xlim(min(left, -0.02 * (right - min(left, 0.0))), right)
         ax.plot([], [], color=_ATOM, lw=2.4,
                 label=f"atom at 0: {atom:.4f} (sample {atom_sample:.4f})")
     if logx:
         ax.set_xscale("log")
-        ax.set_ylabel("density of log₁₀ λ")
+        ax.set_ylabel(r"density of $\log_{10}\lambda$")
     else:
         ax.set_ylabel("density")
-    ax.set_xlabel("eigenvalue λ of M")
+    ax.set_xlabel(r"eigenvalue $\lambda$ of $M$")
     text = parameter_text(params)
     if text:
         ax.set_title(text, fontsize=10)
@@ -261,20 +336,21 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
         fk = float(np.asarray(cdf(np.array([xk])))[0])
         fn = np.searchsorted(s, xk, side="right") / n
         ax.plot([xk], [fn], "o", ms=4, color="k")
-        # text below the point, or above when the point is low; to its right, or to its left
-        # when the point is in the right half of the panel
-        dy = -28 if fn > 0.35 else 30
-        if logx:
-            right = np.log(max(xk, x[0]) / x[0]) > 0.5 * np.log(x[-1] / x[0])
-        else:
-            right = xk > 0.5 * (x[0] + x[-1])
-        ax.annotate(f"KS = {comparison.ks:.2g} at λ = {xk:.3g}\n(noise scale {comparison.ks_scale:.2g})",
-                    xy=(xk, fn), xytext=(-16 if right else 16, dy), textcoords="offset points",
-                    va="center", ha="right" if right else "left",
-                    fontsize=8, arrowprops=dict(arrowstyle="-", color="k", lw=0.6))
+        # the text sits in the upper-left corner, which a CDF leaves empty (F is small at small
+        # λ; the legend is at the lower right), with a thin line to the point
+        left = x <= x[0] + 0.35 * (x[-1] - x[0]) if not logx else x <= x[0] * (x[-1] / x[0]) ** 0.35
+        corner = float(np.max(f[left])) < 0.75 if left.any() else True
+        # (a CDF that starts high, a large atom: the empty part is the middle of the panel)
+        spot, ha, va = ((0.03, 0.96), "left", "top") if corner else ((0.5, 0.45), "center", "center")
+        ax.annotate(f"KS = {comparison.ks:.2g} at $\\lambda$ = {xk:.3g}\n"
+                    f"(noise scale {comparison.ks_scale:.2g})",
+                    xy=(xk, fn), xytext=spot, textcoords="axes fraction",
+                    va=va, ha=ha, fontsize=8,
+                    bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.85),
+                    arrowprops=dict(arrowstyle="-", color="k", lw=0.6, shrinkA=2, shrinkB=3))
     if logx:
         ax.set_xscale("log")
-    ax.set_ylabel("F(λ)")
+    ax.set_ylabel(r"$F(\lambda)$")
     ax.set_ylim(-0.02, 1.02)
     text = parameter_text(params)
     if text:
@@ -282,7 +358,7 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.grid(alpha=0.25)
     if residual_ax is None:
-        ax.set_xlabel("λ")
+        ax.set_xlabel(r"$\lambda$")
         return ax
     r = residual_ax
     fn_x = np.searchsorted(s, x, side="right") / n
@@ -299,8 +375,8 @@ def plot_cdf(sample, law, ax=None, *, cdf=None, comparison=None, logx=False, par
         r.set_ylim(-1.25 * span, 1.25 * span)
     if logx:
         r.set_xscale("log")
-    r.set_xlabel("λ")
-    r.set_ylabel("F_N − F")
+    r.set_xlabel(r"$\lambda$")
+    r.set_ylabel(r"$F_N - F$")
     r.grid(alpha=0.25)
     plt.setp(ax.get_xticklabels(), visible=False)
     return ax
@@ -340,7 +416,7 @@ def plot_comparison(sample, law, comparison=None, *, params=None, path=None, log
     head = title if title is not None else parameter_text(params)
     if comparison is not None:
         stats = (f"KS = {comparison.ks:.3g} (noise ≈ {comparison.ks_scale:.2g}),  "
-                 f"W₁ = {comparison.w1:.3g} (noise ≈ {comparison.w1_scale:.2g}),  "
+                 f"$W_1$ = {comparison.w1:.3g} (noise ≈ {comparison.w1_scale:.2g}),  "
                  f"n = {comparison.n} × {comparison.trials} trial{'s' if comparison.trials > 1 else ''}")
         head = f"{head}\n{stats}" if head else stats
     if head:

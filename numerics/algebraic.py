@@ -113,6 +113,32 @@ def _arb_to_mpf(x):
     return mpmath.mpf((int(man), int(exp)))
 
 
+def _rational_poly_fmpz(coeffs):
+    """Rational coefficients (lowest degree first) as an ``fmpz_poly`` with the same roots."""
+    den = 1
+    for c in coeffs:
+        den = math.lcm(den, int(sp.Rational(c).q))
+    return flint.fmpz_poly([int(sp.Rational(c) * den) for c in coeffs])
+
+
+def _real_roots(poly, digits):
+    """The distinct real roots of an ``fmpz_poly`` as mpf with ``digits`` correct digits.
+
+    FLINT's ``arb_fmpz_poly_complex_roots`` (python-flint ``complex_roots``) isolates every root
+    in disjoint balls computed to the working precision, with the real ones given exactly zero
+    imaginary part (Johansson, "Arb", IEEE Trans. Comput. 66 (2017)); an exact rational root
+    (0 in particular) comes back as an exact ball.
+    """
+    out = []
+    with flint.ctx.workprec(int(digits * 3.33) + 20), mpmath.workdps(digits + 10):
+        for r, _mult in poly.complex_roots():
+            if r.imag.is_zero():
+                if r.real.rad() > abs(r.real.mid()) * flint.arb(10) ** (-digits) and not r.real.is_exact():
+                    raise NoConvergence(f"root isolation did not reach {digits} digits: {r.real}")
+                out.append(_arb_to_mpf(r.real))
+    return out
+
+
 def _taylor(A, g):
     """Normalised Taylor coefficients T_k = p^(k)(g)/k!, k = 0..d, of p = sum A[i] G^(d-i)."""
     b = list(A)
@@ -632,33 +658,48 @@ class AlgebraicLaw(Law):
         Irrational coefficients are replaced by rationals correct to ``digits`` (default
         ``dps + 40``) significant digits first.
         """
+        z = sp.Symbol("z")
+        coeffs = self._discriminant_fmpz(digits).coeffs()
+        return sp.Poly(sum(sp.Integer(int(c)) * z**j for j, c in enumerate(coeffs)), z)
+
+    def _discriminant_fmpz(self, digits=None):
+        """The discriminant of P in G (integer coefficients: the rational table with denominators
+        cleared, which only scales it) as a python-flint ``fmpz_poly`` in z, by FLINT's
+        multivariate resultant (no symbolic elimination)."""
         digits = self.dps + 40 if digits is None else digits
 
         def compute():
-            z, G = sp.symbols("z G")
             rows = [[c if c.is_Rational else sp.Rational(sp.N(c, digits)) for c in row] for row in self._rows]
-            P = sp.Poly(sum(c * z**j * G**i for i, row in enumerate(rows) for j, c in enumerate(row)), G)
-            D = sp.discriminant(P.as_expr(), G)
-            return sp.Poly(D, z)
+            den = 1
+            for row in rows:
+                for c in row:
+                    den = math.lcm(den, int(c.q))
+            terms = {(i, j): int(c.p) * (den // int(c.q)) for i, row in enumerate(rows)
+                     for j, c in enumerate(row) if c != 0}
+            ctx = flint.fmpz_mpoly_ctx.get(("G", "z"), "lex")
+            D = ctx.from_dict(terms).discriminant("G")
+            out = [0] * (max((e[1] for e in D.to_dict()), default=0) + 1)
+            for (_, j), c in D.to_dict().items():
+                out[j] = int(c)
+            return flint.fmpz_poly(out)
 
-        return self._cached(("discriminant", digits), compute)
+        return self._cached(("discriminant_fmpz", digits), compute)
 
     def _edge_candidates(self):
-        """Sorted real roots (mpf) of the discriminant and of the leading coefficient, in z."""
-        z = sp.Symbol("z")
-        D = self.discriminant()
-        if D.is_zero:
+        """Sorted real roots (mpf) of the discriminant and of the leading coefficient, in z:
+        isolated rigorously by FLINT (``fmpz_poly.complex_roots``: disjoint enclosures, the real
+        roots with an exactly zero imaginary part) and refined to the working digits."""
+        D = self._discriminant_fmpz()
+        if D.is_zero():
             raise NrmtError("the discriminant vanishes identically: the equation has a repeated factor")
-        lead = sp.Poly(sum(c * z**j for j, c in enumerate(self._rows[-1])), z)
         digits = self.dps + self.guard + 10
+        lead = _rational_poly_fmpz([c if c.is_Rational else sp.Rational(sp.N(c, self.dps + 40))
+                                    for c in self._rows[-1]])
         cands = set()
         for poly in (D, lead):
             if poly.degree() < 1:
                 continue
-            sqf = sp.Poly(poly.sqf_part(), z)
-            for r in sqf.real_roots():
-                v = sp.N(r, digits)
-                cands.add(mpmath.mpf(sp.Float(v, digits)._mpf_) if v != 0 else mpmath.mpf(0))
+            cands.update(_real_roots(poly, digits))
         # A root known only numerically (coefficients with pi, sqrt(2), ...) can land a rounding
         # error away from an exact one (e.g. -2e-57 beside the exact 0 of the leading
         # coefficient): merge candidates closer than the working accuracy, keeping 0 exact.
@@ -674,16 +715,15 @@ class AlgebraicLaw(Law):
         the density is nearly singular there, so the quadrature splits at them."""
 
         def compute():
-            z = sp.Symbol("z")
-            D = self.discriminant()
+            D = self._discriminant_fmpz()
             if D.degree() < 1:
                 return []
-            sqf = sp.Poly(D.sqf_part(), z)
             out = []
-            for r in sqf.nroots(n=self.dps + self.guard, maxsteps=200):
-                re, im = sp.re(r), sp.im(r)
-                if im != 0 and abs(im) <= abs(re) / 2:
-                    out.append(mpmath.mpf(sp.Float(re, self.dps + self.guard)._mpf_))
+            with flint.ctx.workprec(int((self.dps + self.guard) * 3.33) + 20), \
+                    mpmath.workdps(self.dps + self.guard + 10):
+                for r, _mult in D.complex_roots():
+                    if not r.imag.is_zero() and abs(r.imag) <= abs(r.real) / 2:
+                        out.append(_arb_to_mpf(r.real))
             return sorted(set(out))
 
         return self._cached("breakpoints", compute)
@@ -730,10 +770,9 @@ class AlgebraicLaw(Law):
         R = sp.Poly(sum(c * u**i for c, i, e in terms if e == low), u)
         cands = [mpmath.mpf(0)]
         if R.degree() >= 1:
-            for r in sp.Poly(R.sqf_part(), u).real_roots():
-                v = sp.N(r, mpmath.mp.dps + 10)
+            for v in _real_roots(_rational_poly_fmpz(list(reversed(R.all_coeffs()))), mpmath.mp.dps + 10):
                 if 0 < v <= 1:
-                    cands.append(mpmath.mpf(sp.Float(v, mpmath.mp.dps + 10)._mpf_))
+                    cands.append(v)
         if len(cands) == 1:
             return cands[0]
         y = 1e-9 * self._float_scale()

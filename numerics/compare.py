@@ -197,6 +197,10 @@ class CdfTable:
         The x nodes of the table (all intervals).
     error : float
         |total mass − 1|, the quadrature error of the table.
+    sd : float
+        Standard deviation of the law (atom included), by the same quadrature: the W1 noise scale
+        of :func:`compare` without asking the law for moments (integrating a density for them
+        can cost a law without closed-form moments many times the table).
 
     Notes
     -----
@@ -229,6 +233,7 @@ class CdfTable:
         law = self._rho
         self._intervals = []
         acc = 0.0  # mass of the continuous part to the left
+        first, second = 0.0, 0.0  # integrals of x rho and x^2 rho
         all_nodes = []
         for a, b in self.support:
             w = b - a
@@ -258,7 +263,11 @@ class CdfTable:
                 rho_gl = rho[offs[2 * i + 1]:offs[2 * i + 2]].reshape(t.size - 1, _GL_U.size)
                 gl = t[:-1, None] + np.diff(t)[:, None] * _GL_U[None, :]
                 jac = part.dxdt(gl)
-                inc = np.diff(t) * np.sum(rho_gl * jac * _GL_W[None, :], axis=1)
+                cell = np.diff(t)[:, None] * rho_gl * jac * _GL_W[None, :]
+                inc = np.sum(cell, axis=1)
+                xgl = part.x(gl)
+                first += float(np.sum(cell * xgl))
+                second += float(np.sum(cell * xgl * xgl))
                 f_nodes = total + np.concatenate([[0.0], np.cumsum(inc)])
                 slope = np.where(np.isfinite(rho_nodes), rho_nodes, 0.0) * part.dxdt(t)
                 tables.append((part, f_nodes, slope))
@@ -266,9 +275,13 @@ class CdfTable:
                 all_nodes.append(part.x(t))
             self._intervals.append((a, b, tiny, base, tables, acc))
             acc += total
+            first += base * a                 # the first 1e-12 of a hard-edge interval
+            second += base * a * a
         self.nodes = np.unique(np.concatenate(all_nodes)) if all_nodes else np.array([])
         self.continuous_mass = acc
         self.error = abs(acc + self.atom - 1.0)
+        mass = acc + self.atom
+        self.sd = math.sqrt(max(second / mass - (first / mass) ** 2, 0.0)) if mass > 0 else 0.0
 
     def _singular_left_edge(self, a, w):
         """Does the density blow up at the left edge a (like x^(-1/2), x^(-2/3))?
@@ -617,6 +630,8 @@ def compare(sample, law, moments=4, *, trials=None, floor="auto", cells=160):
     # noise scales
     if len(m_th) >= 2:
         sd = math.sqrt(max(m_th[1] - m_th[0] ** 2, 0.0))
+    elif getattr(table, "sd", None) is not None:
+        sd = table.sd
     else:
         lm = law.moments(2)
         sd = math.sqrt(max(float(lm[1]) - float(lm[0]) ** 2, 0.0))

@@ -44,6 +44,7 @@ from nrmt.numerics.law import Law, check_dps
 from nrmt.theory.activations import X, as_activation, to_sympy_number
 from nrmt.theory.errors import NoConvergence
 from nrmt.theory.gaussian import gaussian_expectation
+from nrmt.theory.mean_field import one_sided_at_zero
 
 __all__ = ["DerivativeLaw", "JacobianLaw", "WEIGHTS"]
 
@@ -140,8 +141,8 @@ class DerivativeLaw:
     def _build_atoms(self):
         e = self.fprime.expr
         if self.q == 0:
-            right = sympy.limit(e, X, 0, "+") ** 2
-            left = sympy.limit(e, X, 0, "-") ** 2
+            right = one_sided_at_zero(e, 1, self.kinks) ** 2
+            left = one_sided_at_zero(e, -1, self.kinks) ** 2
             pieces = [(sympy.nsimplify(left), None, 0), (sympy.nsimplify(right), 0, None)]
             self._pieces = pieces
         else:
@@ -420,12 +421,8 @@ class JacobianLaw(Law):
             else:
                 groups.append([dl, 1])
         self.groups = [(g[0], g[1]) for g in groups]
-        if weights == "orthogonal" and self.depth == 1 and self.groups[0][0].is_discrete:
-            atoms = ", ".join(f"{float(self.sigma_w_exact) ** 2 * float(v):.6g} (mass {float(p):.6g})"
-                              for v, p in zip(self.groups[0][0].float_law().values,
-                                              self.groups[0][0].float_law().weights))
-            raise ValueError("with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2 has a purely "
-                             f"atomic law (atoms at {atoms}): no density")
+        if weights == "orthogonal":
+            self._refuse_orthogonal_without_density()
         for dl, _ in self.groups:
             if not dl.float_law().mean > 0:
                 raise ValueError(f"E f'(sqrt(q) Z)^2 = 0 for {dl.activation.text}: the Jacobian vanishes")
@@ -433,6 +430,73 @@ class JacobianLaw(Law):
         self._path = None           # (log x descending, w, u) on the ray x (1 + i eps)
         self._mp_state = {}
         self._edge = None
+
+    def _refuse_orthogonal_without_density(self):
+        r"""With orthogonal weights :math:`W_lW_l^\top = \sigma_w^2 I`: for L = 1,
+        :math:`JJ^\top = \sigma_w^2 D_1^2` is the law of :math:`\sigma_w^2 f'(\sqrt{q_1}Z)^2`
+        itself (atoms for piecewise-linear f; no free convolution to solve); when every
+        :math:`D_l^2` is constant (one atom, e.g. :math:`q^* = 0`), :math:`JJ^\top` is a multiple
+        of the identity. Both are refused with the law named."""
+        sw2 = float(self.sigma_w_exact) ** 2
+        if self.depth == 1:
+            dl = self.groups[0][0]
+            if dl.is_discrete:
+                atoms = ", ".join(f"{sw2 * float(v):.6g} (mass {float(p):.6g})"
+                                  for v, p in zip(dl.float_law().values, dl.float_law().weights))
+                raise ValueError("with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2 has a "
+                                 f"purely atomic law (atoms at {atoms}): no density")
+            raise ValueError(
+                "with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2: its eigenvalue law is "
+                f"that of sigma_w^2 f'(sqrt(q) Z)^2, q = {float(dl.q):.6g} (no free product); the "
+                "free-product solver needs L >= 2 or iid weights")
+        atom = self._orthogonal_nonzero_atom()
+        if atom is not None:
+            raise ValueError(
+                f"with orthogonal weights J J^T has an atom at x = {float(atom[0]):.6g} of mass "
+                f"{float(atom[1]):.6g} (Belinschi 2003: an atom where two factors' atom masses add "
+                "up to more than 1), besides its density; nrmt's laws carry atoms at 0 only")
+        point = []
+        for dl, m in self.groups:
+            law = dl.float_law()
+            values = law.values[law.weights > 0]
+            if not dl.is_discrete or len(set(values.tolist())) != 1:
+                return
+            point.append(float(values[0]) ** m)
+        value = sw2 ** self.depth * math.prod(point)
+        raise ValueError(f"with orthogonal weights and f'(sqrt(q_l) Z)^2 constant in every layer, "
+                         f"J J^T = {value:.6g} I: a point mass, no density")
+
+    def _orthogonal_nonzero_atom(self):
+        r"""The largest atom of :math:`\boxtimes_l \nu_l` away from 0, as (x, mass), or None.
+
+        Belinschi, *The atoms of the free multiplicative convolution of two probability
+        distributions*, Integral Equations Operator Theory 46 (2003): :math:`\mu \boxtimes \nu`
+        has an atom at :math:`t = uv \ne 0` iff :math:`\mu(\{u\}) + \nu(\{v\}) > 1`, of mass
+        :math:`\mu(\{u\}) + \nu(\{v\}) - 1`; applied layer by layer (a continuous factor has
+        no atoms, so the product then has none away from 0). Masses at 30 digits."""
+        with mpmath.workdps(30):
+            current = None
+            for dl, m in self.groups:
+                if not dl.is_discrete:
+                    return None
+                atoms = {v: p for v, p in dl._atom_mp_cached() if v != 0 and p > 0}
+                for _ in range(m):
+                    if current is None:
+                        current = dict(atoms)
+                        continue
+                    nxt = {}
+                    for u, pu in current.items():
+                        for v, pv in atoms.items():
+                            mass = pu + pv - 1
+                            if mass > mpmath.mpf(10) ** -25:
+                                nxt[u * v] = nxt.get(u * v, 0) + mass
+                    current = nxt
+                    if not current:
+                        return None
+            if not current or self.depth == 1:
+                return None
+            x, mass = max(current.items(), key=lambda kv: kv[1])
+            return x * self.sigma_w ** (2 * self.depth), mass
 
     @property
     def sigma_w(self):

@@ -46,7 +46,10 @@ class JacobianSample:
     Attributes
     ----------
     values : ndarray
-        Sorted eigenvalues (N per trial).
+        Eigenvalues, N per trial, the trials one after the other, ascending within each trial
+        (as :func:`nrmt.numerics.sampling.sample_gram` pools them): the trial blocks give
+        :func:`nrmt.numerics.compare.compare` its spread across trials (``ks_split``,
+        ``moment_se``).
     floor : float
         Values below ``floor`` are not resolved (``FLOOR`` times the smallest per-trial maximum).
     n : int
@@ -93,7 +96,7 @@ def _generator(rng):
 
 def sample_jacobian(activation, depth, n, *, sigma_w, sigma_b=0.0, q0=None, q_star=None,
                     weights="iid", entries="gaussian", trials=1, rng=None):
-    r"""Eigenvalues of :math:`JJ^\top` for sampled networks (pooled over ``trials``).
+    r"""Eigenvalues of :math:`JJ^\top` for sampled networks (pooled over ``trials``, ascending within each).
 
     Parameters
     ----------
@@ -167,10 +170,10 @@ def sample_jacobian(activation, depth, n, *, sigma_w, sigma_b=0.0, q0=None, q_st
             jac = d[:, None] * (w if jac is None else w @ jac)
             x = fn(h)
         sv = np.linalg.svd(jac, compute_uv=False)
-        ev = sv * sv
+        ev = np.sort(sv * sv)
         out.append(ev)
         floor = min(floor, FLOOR * float(ev.max()) if ev.max() > 0 else math.inf)
-    values = np.sort(np.concatenate(out))
+    values = np.concatenate(out)
     return JacobianSample(values=values, floor=floor if math.isfinite(floor) else 0.0, n=int(n),
                           trials=int(trials))
 

@@ -20,7 +20,8 @@ Precision
   ``complex128``); the subclass may also return an error estimate (:meth:`Law._stieltjes_float_error`)
   and the points whose density is not certified to ``D`` digits are recomputed on the mpmath path.
   Arrays come back as ``numpy.ndarray`` of ``float64``.
-* ``D > 15``: the mpmath path. For each point the float path gives a seed, then
+* ``D > 15``: the mpmath path (results are :class:`~nrmt.theory.digits.Mpf`: an ``mpf`` that
+  prints its ``D`` digits whatever the global ``mpmath.mp.dps``). For each point the float path gives a seed, then
   ``_stieltjes_mp(z, seed)`` runs at ``D + guard`` digits and again at ``D + 2 guard`` digits from the
   first result; the two must agree to ``D`` digits in the real and the imaginary part, else the
   guard is doubled (up to :attr:`Law.max_guard`) and :class:`~nrmt.theory.errors.NoConvergence` is
@@ -96,6 +97,8 @@ import numbers
 import mpmath
 import numpy as np
 
+from nrmt.theory.digits import with_digits
+from nrmt.theory.equations.display import law_latex, law_repr
 from nrmt.theory.errors import NoConvergence
 
 __all__ = ["Law", "check_dps"]
@@ -201,6 +204,13 @@ class Law:
         sup = self.support_mp
         return max([abs(float(e)) for iv in sup for e in iv] + [1e-300]) if sup else 1.0
 
+    def __repr__(self):
+        return law_repr(self)
+
+    def _repr_latex_(self):
+        """The law typeset in a notebook: parameters and, for an algebraic law, its equation."""
+        return law_latex(self)
+
     # ------------------------------------------------------------ precision
     @property
     def dps(self):
@@ -231,8 +241,9 @@ class Law:
     _KEEP = 5
 
     def _round(self, value):
+        # an Mpf prints dps digits (not those of the global mp.dps), see nrmt.theory.digits
         with mpmath.workdps(self._dps + self._KEEP):
-            return +value
+            return with_digits(+value, self._dps)
 
     def _out(self, values_mp, scalar, to_float=None):
         """Format results: float64 array (float path) or list of mpf rounded to dps."""

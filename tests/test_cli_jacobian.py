@@ -1,11 +1,14 @@
 """``nrmt jacobian`` and ``nrmt criticality``: JSON contracts and values from closed forms."""
 
 import json
+import math
 
 import mpmath
 import pytest
+from scipy import stats
 
 from nrmt.cli import main
+from noise import ALPHA, KS_NOISE_MAX, jacobian_atom_law
 from nrmt.theory.equations.jacobian import fuss_catalan
 
 
@@ -49,12 +52,21 @@ def test_errors_exit_code_2(capsys):
 
 def test_verify_jacobian(capsys):
     argv = ["verify", "relu", "--jacobian", "--depth", "4", "--sigma-w", "1.4142135623730951",
-            "--n0", "150", "--trials", "2", "--seed", "1", "--entries", "rademacher", "--json"]
+            "--n0", "150", "--trials", "4", "--seed", "1", "--entries", "rademacher", "--json"]
     r = _json(capsys, argv)
     assert r["model"]["model"] == "jacobian" and r["widths"] == [150] * 5
-    # KS in units of its finite-n noise scale (an atom-bias allowance of 0.05 for ReLU)
-    assert float(r["ks"]) < 5 * float(r["ks_scale"]) + 0.05
     assert float(r["atom_theory"]) == 0.5
+    # the finite-N atom is max_l Binomial(N, 1/2) / N (rank J = min_l rank D_l): its exact law
+    mean, sd = jacobian_atom_law(150, 0.5, 4)
+    z = (float(r["atom_sample"]) - mean) / (sd / math.sqrt(4))
+    assert abs(z) < stats.norm.isf(ALPHA / 2), (r["atom_sample"], mean, sd)
+    # no atom (tanh at criticality): KS in units of the noise compare() reports, the spread across
+    # trials included (the trial blocks reach compare through the CLI)
+    argv = ["verify", "tanh", "--jacobian", "--depth", "4", "--sigma-w", "1.29922096680185",
+            "--sigma-b", "0.195041536887065", "--n0", "150", "--trials", "4", "--seed", "1", "--json"]
+    r = _json(capsys, argv)
+    assert r["ks_split"] is not None and r["moment_se"] is not None
+    assert float(r["ks"]) < KS_NOISE_MAX * max(float(r["ks_scale"]), float(r["ks_split"]))
     assert main(["verify", "relu", "--n0", "10"]) == 2          # --phi/--psi needed without --jacobian
 
 

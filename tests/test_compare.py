@@ -15,6 +15,7 @@ from scipy import stats
 
 from nrmt.numerics.compare import CdfTable, Comparison, compare, ks_distance, w1_distance
 from nrmt.numerics.sampling import sample_linear_equivalent
+from noise import MP_RATIO_BAND
 
 
 # ------------------------------------------------------------------ law-like objects (closed forms)
@@ -315,9 +316,11 @@ def test_moments_and_their_standard_errors_across_trials():
 
 @pytest.mark.parametrize("c_ratio", [0.5, 2.0])
 def test_noise_scales_are_calibrated_on_marchenko_pastur(c_ratio):
-    """KS and W1 of T=4 pooled MP spectra over their documented scales stay O(1) and fall ~1/n."""
+    """KS and W1 of T=4 pooled MP spectra over their documented scales stay inside the null band
+    (both sides: a scale too small or too large fails) and fall like the scales do, ~1/n."""
     law = MarchenkoPastur(c_ratio)
-    ks = {}
+    lo, hi = MP_RATIO_BAND
+    ks, scale = {}, {}
     for n1 in (150, 600):
         m = int(n1 / c_ratio)
         ratios = []
@@ -325,10 +328,19 @@ def test_noise_scales_are_calibrated_on_marchenko_pastur(c_ratio):
             ev = sample_linear_equivalent(1.0, 0.0, n1, n1, m, trials=4, rng=seed)
             cmp = compare(ev, law, moments=2, trials=4)
             assert cmp.atom_sample == pytest.approx(law.atom, abs=1e-12)
-            assert 0.2 < cmp.ks_ratio < 3.0 and 0.2 < cmp.w1_ratio < 3.0, cmp
+            assert lo < cmp.ks_ratio < hi and lo < cmp.w1_ratio < hi, cmp
             ratios.append(cmp.ks)
+            scale[n1] = cmp.ks_scale
         ks[n1] = np.mean(ratios)
-    assert ks[600] < 0.5 * ks[150]
+    fall = (ks[600] / ks[150]) / (scale[600] / scale[150])
+    assert lo / hi < fall < hi / lo, fall
+
+
+def test_table_standard_deviation_is_the_laws():
+    # the W1 noise scale uses the law's sd from the CDF table, not from the law's moments
+    for law in (MarchenkoPastur(0.5, 1.3), MarchenkoPastur(2.0, 0.7), Power(1 / 3), TwoBands()):
+        m1, m2 = law.moments(2)
+        assert CdfTable(law).sd == pytest.approx(math.sqrt(m2 - m1 * m1), rel=1e-7)
 
 
 def test_as_dict_is_json_ready():

@@ -9,6 +9,9 @@ import pytest
 
 from nrmt.models.layers import Layers
 from nrmt.models.one_layer import OneLayer
+from nrmt.numerics.compare import compare
+from noise import assert_ks_agrees, assert_ks_disagrees
+from test_compare import MarchenkoPastur
 
 
 def law_cdf(law, x):
@@ -17,13 +20,6 @@ def law_cdf(law, x):
     rho = law.density(x)
     F = np.concatenate([[0.0], np.cumsum(0.5 * (rho[1:] + rho[:-1]) * np.diff(x))])
     return F + law.atom
-
-
-def ks(sample, x, F):
-    e = np.sort(sample)
-    n = e.size
-    Fe = np.interp(e, x, F)
-    return float(np.max(np.maximum(np.arange(1, n + 1) / n - Fe, Fe - np.arange(n) / n)))
 
 
 def grid_for(hi, n=1200):
@@ -105,20 +101,16 @@ def test_layers_agree_with_monte_carlo(act, psi):
     model = Layers(act, 0.5, psi, sigma_w=1.2, sigma_x=0.9)
     sample = model.sample(300, trials=2, rng=7)
     law = model.law()
-    x = grid_for(1.3 * sample.max())
-    F = law_cdf(law, x)
-    assert abs(F[-1] - 1) < 5e-3                   # the density integrates to 1 - atom
-    d = ks(sample, x, F)
-    # eigenvalues are rigid: finite-n KS of such samples is ~0.01; Marchenko-Pastur with the right
-    # mean (the wrong law when theta2 > 0) is far outside that
-    assert d < 0.03, d
+    # KS in units of compare()'s noise scale (tests/noise.py); the CDF table's error (its mass
+    # against 1) far below that noise
+    c = compare(sample, law, moments=0, trials=2, cells=80)
+    assert_ks_agrees(c)
+    assert c.cdf_error < 0.1 * c.ks_scale, c.cdf_error
     if act != "abs(x)":
-        c = model.layer_constants()[-1]["theta1"]        # m1 = theta1 of the last layer
-        ratio = (1 / 0.5) ** -1 / np.prod(psi)
-        rho_mp = mp_density(x, ratio, c)
-        F_mp = np.concatenate([[0.0], np.cumsum(0.5 * (rho_mp[1:] + rho_mp[:-1]) * np.diff(x))])
-        F_mp += max(0.0, 1 - 1 / ratio)
-        assert ks(sample, x, F_mp) > 2 * d
+        # Marchenko-Pastur with the right mean (the law if theta2 were 0) is outside the band
+        ratio = 0.5 / np.prod(psi)
+        mp = MarchenkoPastur(ratio, model.layer_constants()[-1]["theta1"])
+        assert_ks_disagrees(compare(sample, mp, moments=0, trials=2))
 
 
 def test_describe_has_layers():

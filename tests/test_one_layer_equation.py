@@ -146,3 +146,58 @@ def test_atom_exact():
     assert ol.atom_exact(1, 2) == 0
     assert ol.atom_exact(sp.Rational(1, 2), sp.Rational(1, 4), linear=True) == sp.Rational(3, 4)
     assert ol.atom_exact(2, sp.Rational(1, 2), linear=True) == sp.Rational(3, 4)
+
+
+# ------------------------------------------------------------------ derive once, evaluate many
+
+def test_generated_module_equals_a_fresh_derivation():
+    # the checked-in data against the sympy elimination, discriminant and series run now
+    assert sp.expand(ol.quartic().as_expr() - ol.derive_quartic().as_expr()) == 0
+    assert sp.expand(ol.discriminant_in_z().as_expr() - ol.derive_discriminant().as_expr()) == 0
+    fresh = ol.derive_moments(5)
+    assert all(sp.expand(a - b) == 0 for a, b in zip(ol.moments_exact(5), fresh))
+
+
+def test_series_moments_against_sympy_series_solution():
+    # m_1..m_3 by sympy's own series solve of the quartic (independent of series_moments)
+    w = sp.Symbol("w")
+    ms = sp.symbols("m1:4")
+    vals = {phi: sp.Rational(2, 3), psi: sp.Rational(5, 4), eta: sp.Rational(1, 2), zeta: sp.Rational(1, 5)}
+    poly = ol.derive_quartic()
+    series = w + sum(m * w ** (j + 2) for j, m in enumerate(ms))
+    F = sp.Poly(sp.expand(sum(c.subs(vals).subs(z, 1 / w) * series**i for (i,), c in poly.terms()) * w**2), w)
+    solved = {}
+    for j in range(1, 4):
+        solved[ms[j - 1]] = sp.solve(F.coeff_monomial(w ** (j + 2)).subs(solved), ms[j - 1])[0]
+    assert ol.moments_exact(3, *vals.values()) == [solved[m] for m in ms]
+
+
+def test_moments_numeric_at_high_precision_equals_exact():
+    from fractions import Fraction
+
+    vals = (Fraction(1, 3), Fraction(7, 2), Fraction(3, 5), Fraction(1, 7))
+    exact = ol.moments_numeric(10, *vals)
+    with mpmath.workdps(60):
+        got = ol.moments_numeric(10, *(mpmath.mpf(v.numerator) / v.denominator for v in vals))
+        for a, b in zip(got, exact):
+            assert abs(a - mpmath.mpf(b.numerator) / b.denominator) <= mpmath.mpf(10) ** -55 * abs(a)
+
+
+def test_flint_root_isolation_matches_closed_form_edges():
+    # Marchenko-Pastur through the one-layer equation: theta2 = 0, ratio c = phi/psi, scale eta;
+    # edges eta (1 -+ sqrt c)^2 at 60 digits from FLINT's isolation of the discriminant
+    from nrmt.numerics.algebraic import _real_roots
+
+    ph, ps, e = sp.Rational(3, 2), sp.Rational(1, 2), sp.Rational(2, 7)
+    d = ol.discriminant_in_z(ph, ps, e, 0)
+    den = sp.ilcm(*[c.q for c in d.all_coeffs()])
+    import flint
+
+    poly = flint.fmpz_poly([int(c * den) for c in reversed(d.all_coeffs())])
+    roots = sorted(r for r in _real_roots(poly, 60) if r != 0)
+    c = ph / ps
+    with mpmath.workdps(70):
+        ref = [mpmath.mpf(sp.N(e * (1 - sp.sqrt(c)) ** 2, 70)), mpmath.mpf(sp.N(e * (1 + sp.sqrt(c)) ** 2, 70))]
+        assert len(roots) == 2
+        for r, x in zip(roots, ref):
+            assert abs(r - x) <= mpmath.mpf(10) ** -60 * x

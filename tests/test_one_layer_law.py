@@ -9,7 +9,8 @@
 * dps = 30 vs dps = 60, float path vs the mp path;
 * Monte Carlo: eigenvalues of Peche's linear equivalent Y = sqrt(theta2) W0 X0 / sqrt(n0)
   + sqrt(theta1 - theta2) Z (S. Peche, Electron. Commun. Probab. 24 (2019)), sampled here with
-  numpy (fixed seeds), for tanh-like constants at psi < 1, psi = 1, psi > 1 and phi > psi.
+  numpy (fixed seeds), for tanh-like constants at psi < 1, psi = 1, psi > 1 and phi > psi, and
+  sampled networks; tolerances in units of compare()'s noise scales (tests/noise.py).
 """
 
 import mpmath
@@ -18,6 +19,8 @@ import pytest
 import sympy as sp
 
 from nrmt.models.one_layer import OneLayer, OneLayerLaw
+from nrmt.numerics.compare import compare
+from noise import assert_ks_agrees, assert_ks_disagrees, assert_moments_agree
 
 TANH = (0.394294490397841, 0.366879164362411)  # theta1, theta2 of tanh at sigma = 1 (15 digits)
 
@@ -132,25 +135,21 @@ def _linear_equivalent(theta1, theta2, n0, n1, m, rng):
 @pytest.mark.parametrize("phi,psi", [(1, 0.5), (0.5, 1), (0.5, 2), (2, 0.5)],
                          ids=["psi<1", "psi=1", "psi>1", "phi>psi"])
 def test_monte_carlo_linear_equivalent(phi, psi):
-    """Sample moments and CDF against the law (bounds in standard errors over trials)."""
+    """KS and moments against the law, in units of compare()'s noise scales (tests/noise.py)."""
     law = OneLayerLaw(phi, psi, *TANH)
     rng = np.random.default_rng(20240 + int(10 * phi + psi))
-    n0 = 200
-    n1, m = int(round(n0 / psi)), int(round(n0 / phi))
-    trials = [_linear_equivalent(*TANH, n0, n1, m, rng) for _ in range(6)]
-    mom = np.array([[np.mean(ev**k) for k in (1, 2, 3)] for ev in trials])
-    mean, se = mom.mean(axis=0), mom.std(axis=0, ddof=1) / np.sqrt(len(trials))
-    theory = law.moments(3)
-    # finite-n bias is O(1/n1): allow it on top of 5 standard errors
-    assert np.all(np.abs(mean - theory) <= 5 * se + 2.0 * theory / n1), (mean, theory, se)
-    ev = np.sort(np.concatenate(trials))
-    xs = np.quantile(ev, [0.1, 0.3, 0.5, 0.7, 0.9])
-    xs = xs[xs > 1e-8]  # the atom at 0 (phi > psi) is checked through F(0+) below
-    F = law.cdf(xs)
-    emp = np.searchsorted(ev, xs, side="right") / ev.size
-    assert np.max(np.abs(F - emp)) < 0.03
-    frac_zero = np.mean(ev < 1e-8)
-    assert frac_zero == pytest.approx(law.atom, abs=2.0 / n1)
+    trials = 6
+    comparisons = []
+    for n0 in (100, 200):                 # two sizes: the moments' O(1/n) bias extrapolated away
+        n1, m = int(round(n0 / psi)), int(round(n0 / phi))
+        sample = np.stack([_linear_equivalent(*TANH, n0, n1, m, rng) for _ in range(trials)])
+        comparisons.append(compare(sample, law, moments=3))
+        # the rank of Y is min(n1, m, n0 + n1 ...): the atom is exact, not a fluctuation
+        assert comparisons[-1].atom_sample == pytest.approx(law.atom, abs=0.5 / n1)
+    small, large = comparisons
+    assert_ks_agrees(small)
+    assert_ks_agrees(large)
+    assert_moments_agree(small, large, [float(v) for v in law.moments(3)])
 
 
 def test_model_with_activation_and_sigma_w_sigma_x():
@@ -184,21 +183,23 @@ def test_bad_constants_and_dps():
         OneLayer("tanh(x)", 1, 1).law(dps=0)
 
 
-@pytest.mark.parametrize("act,phi,psi,n0,ks_bound", [
-    ("tanh(x)", 1, 0.5, 200, 0.025),      # psi < 1 (atom 1/2)
-    ("x**3 - 3*x", 0.5, 1, 800, 0.04),    # psi = 1, theta2 = 0 (Marchenko-Pastur); slow finite-n convergence
-    ("x**2 + x", 0.5, 2, 400, 0.03),      # psi > 1, a polynomial
-    ("relu(x)", 2, 0.5, 200, 0.02),       # phi > psi (atom 3/4)
-], ids=["tanh-psi<1", "He3-psi=1", "poly-psi>1", "relu-phi>psi"])
-def test_monte_carlo_networks(act, phi, psi, n0, ks_bound):
-    """Eigenvalues of (1/m) f(WX) f(WX)^T sampled by nrmt.numerics.sampling (two seeds, pooled)."""
+@pytest.mark.parametrize("act,phi,psi", [
+    ("tanh(x)", 1, 0.5),      # psi < 1 (atom 1/2)
+    ("abs(x)", 0.5, 1),       # psi = 1, theta2 = 0 (Marchenko-Pastur); x^3 - 3x converges too slowly
+    ("x**2 + x", 0.5, 2),     # psi > 1, a polynomial
+    ("relu(x)", 2, 0.5),      # phi > psi (atom 3/4)
+], ids=["tanh-psi<1", "abs-psi=1", "poly-psi>1", "relu-phi>psi"])
+def test_monte_carlo_networks(act, phi, psi):
+    """Eigenvalues of (1/m) f(WX) f(WX)^T sampled by nrmt.numerics.sampling (two trials), KS in
+    units of compare()'s noise scale; the law with the other extreme theta2 (0: Marchenko-Pastur,
+    or theta1: linear) and the same theta1 lies outside it."""
     model = OneLayer(act, phi, psi)
     law = model.law()
-    ev = np.sort(np.concatenate([model.sample(n0, rng=seed) for seed in (11, 12)]))
-    n1 = int(round(n0 / psi))
-    assert np.mean(ev < 1e-8) == pytest.approx(law.atom, abs=2.0 / n1)
-    assert np.mean(ev) == pytest.approx(law.moments(1)[0], rel=0.03)
-    xs = np.quantile(ev, np.linspace(0.05, 0.95, 19))
-    xs = xs[xs > 1e-8]
-    emp = np.searchsorted(ev, xs, side="right") / ev.size
-    assert np.max(np.abs(law.cdf(xs) - emp)) < ks_bound
+    n0 = int(400 * psi)                    # n1 = 400 eigenvalues per trial
+    sample = model.sample(n0, trials=2, rng=11)
+    c = compare(sample, law, moments=0, trials=2)
+    assert_ks_agrees(c)
+    assert c.atom_sample == pytest.approx(law.atom, abs=0.5 * psi / n0)      # rank: exact
+    t1, t2 = (float(v) for v in model.thetas())
+    wrong = OneLayerLaw(phi, psi, t1, 0 if t2 > 0 else t1)
+    assert_ks_disagrees(compare(sample, wrong, moments=0, trials=2))

@@ -20,6 +20,7 @@ from scipy.integrate import quad
 from nrmt.numerics.compare import compare
 from nrmt.numerics.sampling import (as_generator, gram_eigenvalues, layer_variances, sample_gram,
                                     sample_linear_equivalent, widths_from_ratios)
+from noise import assert_ks_agrees, assert_ks_disagrees, extrapolated_moment_z, z_bound
 from test_compare import MarchenkoPastur
 
 
@@ -82,9 +83,10 @@ def test_theta2_zero_gives_marchenko_pastur(entries):
     theta1 = s2 ** 2                      # centred (s^2 Z^2 - 1)/sqrt2 has variance s^4
     n0, n1, m = 300, 450, 600
     ev = sample_gram(HE2, [n0, n1], m, sigma_w=sw, sigma_x=sx, entries=entries, trials=2, rng=3)
-    c = compare(ev, MarchenkoPastur(n1 / m, theta1), trials=2, moments=2)
-    assert c.ks_ratio < 6, c
-    assert c.moments_sample[0] == pytest.approx(theta1, rel=0.02)
+    c = compare(ev, MarchenkoPastur(n1 / m, theta1), trials=2, moments=0)
+    assert_ks_agrees(c, entries)
+    # the scale theta1 = s^4 is pinned: 10 % off is outside the noise band
+    assert_ks_disagrees(compare(ev, MarchenkoPastur(n1 / m, 1.1 * theta1), trials=2, moments=0))
 
 
 def test_theta2_zero_stays_marchenko_pastur_through_two_layers():
@@ -99,8 +101,9 @@ def test_theta2_zero_stays_marchenko_pastur_through_two_layers():
     theta1_2 = s2 * k
     widths, m = [300, 300, 450], 600
     ev = sample_gram("Abs(x)", widths, m, sigma_w=sw, sigma_x=sx, trials=2, rng=4)
-    c = compare(ev, MarchenkoPastur(450 / 600, theta1_2), trials=2, moments=1)
-    assert c.ks_ratio < 6, c
+    c = compare(ev, MarchenkoPastur(450 / 600, theta1_2), trials=2, moments=0)
+    assert_ks_agrees(c)
+    assert_ks_disagrees(compare(ev, MarchenkoPastur(450 / 600, 1.1 * theta1_2), trials=2, moments=0))
     lv = layer_variances("Abs(x)", 2, sigma_w=sw, sigma_x=sx)
     assert [v["theta1"] for v in lv] == pytest.approx([theta1_1, theta1_2], rel=1e-9)
     assert [v["q"] for v in lv] == pytest.approx([s1, s2], rel=1e-12)
@@ -109,31 +112,51 @@ def test_theta2_zero_stays_marchenko_pastur_through_two_layers():
 
 
 # ------------------------------------------------------------------ one layer: moments in closed form
+def _two_sizes(sample, sizes, trials, seed, k=4):
+    """Comparisons at two sizes n0 and 2 n0 (tests/noise.py: their moments extrapolate to
+    n = oo); ``sample(n0, rng)`` returns ``trials`` pooled spectra."""
+    rng = np.random.default_rng(seed)
+    placeholder = MarchenkoPastur(0.5, 1.0)     # compare() is used for its moments and their spread
+    return [compare(sample(n0, rng), placeholder, moments=k, trials=trials) for n0 in sizes]
+
+
 @pytest.mark.parametrize("name,f", [("tanh(x)", np.tanh), ("relu(x)", lambda x: max(x, 0.0))])
 @pytest.mark.parametrize("phi,psi", [(1.0, 0.5), (2.0, 1.5)])
 def test_one_layer_moments_match_the_closed_form(name, f, phi, psi):
     sw, sx = 1.5, 0.8
     _, theta1, theta2 = _constants(f, sw * sx)
-    th = pw_moments(theta1, theta2, phi, psi)
-    widths, m = widths_from_ratios(400, phi, psi)
-    ev = sample_gram(name, widths, m, sigma_w=sw, sigma_x=sx, trials=3, rng=5)
-    got = np.array([np.mean(ev ** k) for k in range(1, 5)])
-    # finite-n bias is O(k/n); an uncentred ReLU would be off by mu^2/theta1 ~ 50 % in m1
-    assert np.all(np.abs(got / th - 1) < 0.025 * np.arange(1, 5)), (got, th)
+
+    def sample(n0, rng):
+        widths, m = widths_from_ratios(n0, phi, psi)
+        return sample_gram(name, widths, m, sigma_w=sw, sigma_x=sx, trials=8, rng=rng)
+
+    small, large = _two_sizes(sample, (200, 400), 8, 5)
+    z, dof = extrapolated_moment_z(small, large, pw_moments(theta1, theta2, phi, psi))
+    assert max(map(abs, z)) < z_bound(dof, checks=4), (z, dof)
+    # two-sided: a variance 10 % off (a wrong sigma; an uncentred ReLU is 50 % off) is outside
+    z_wrong, _ = extrapolated_moment_z(small, large, pw_moments(1.1 * theta1, theta2, phi, psi))
+    assert max(map(abs, z_wrong)) > z_bound(dof, checks=4), z_wrong
 
 
 def test_gaussian_linear_equivalent_has_the_same_moments():
     _, theta1, theta2 = _constants(np.tanh, 1.0)
-    th = pw_moments(theta1, theta2, 0.5, 1.5)
-    ev = sample_linear_equivalent(theta1, theta2, 400, 267, 800, trials=3, rng=6)
-    got = np.array([np.mean(ev ** k) for k in range(1, 5)])
-    assert np.all(np.abs(got / th - 1) < 0.02 * np.arange(1, 5)), (got, th)
+
+    def sample(n0, rng):
+        return sample_linear_equivalent(theta1, theta2, n0, round(n0 / 1.5), 2 * n0, trials=8, rng=rng)
+
+    small, large = _two_sizes(sample, (200, 400), 8, 6)
+    z, dof = extrapolated_moment_z(small, large, pw_moments(theta1, theta2, 0.5, 1.5))
+    assert max(map(abs, z)) < z_bound(dof, checks=4), (z, dof)
+    z_wrong, _ = extrapolated_moment_z(small, large, pw_moments(theta1, 0.8 * theta2, 0.5, 1.5))
+    assert max(map(abs, z_wrong)) > z_bound(dof, checks=4), z_wrong
 
 
 def test_uncentred_sampler_keeps_the_mean():
-    # relu: mu = 1/sqrt(2 pi) at sigma 1; without centring, tr M / n1 = E f^2 = 1/2
-    ev = sample_gram("relu(x)", [300, 300], 300, centre=False, rng=7)
-    assert ev.mean() == pytest.approx(0.5, rel=0.03)
+    # relu: mu = 1/sqrt(2 pi) at sigma 1; without centring tr M / n1 = E f^2 = 1/2, exactly at
+    # every size (f(h)^2 is homogeneous of degree 2 in the Gaussian h): a z-test, no bias term
+    ev = sample_gram("relu(x)", [300, 300], 300, centre=False, trials=6, rng=7, pooled=False)
+    c = compare(ev, MarchenkoPastur(1.0, 0.5), moments=1)         # MP of mean 1/2: moments only
+    assert abs(c.moment_z[0]) < z_bound(5), c.moment_z
     assert ev.max() > 0.5 * 300 * (1 / (2 * math.pi))      # the rank-one outlier ~ n1 mu^2
 
 
@@ -192,9 +215,10 @@ def test_seed_reproduces_and_generators_are_accepted():
 
 def test_every_entry_law_runs():
     for law in ["uniform", "student-t:6", "bernoulli:0.3"]:
-        ev = sample_gram("x", [150, 100], 200, entries=law, rng=1)
-        # linear f: m1 = sigma^2 = 1 (product Wishart), universal
-        assert ev.mean() == pytest.approx(1.0, rel=0.05)
+        ev = sample_gram("x", [150, 100], 200, entries=law, trials=6, rng=1, pooled=False)
+        # linear f: E m1 = sigma^2 = 1 exactly at every size (product Wishart), universal
+        c = compare(ev, MarchenkoPastur(0.5, 1.0), moments=1)
+        assert abs(c.moment_z[0]) < z_bound(5), (law, c.moment_z)
 
 
 def test_progress_bar_goes_to_stderr(capsys):

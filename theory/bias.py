@@ -40,6 +40,7 @@ import sympy
 from sympy import Symbol
 
 from nrmt.theory.activations import Activation, X, as_activation
+from nrmt.theory.digits import returns_digits
 from nrmt.theory.gaussian import Z, gaussian_expectation
 
 __all__ = [
@@ -118,6 +119,7 @@ def _expect(act, sigma, shift, dps, exact, weight=None):
     return r.value, r.exact
 
 
+@returns_digits
 def bias_constants(activation, beta, sigma=1, dps=15, exact=True):
     r"""μ(β), θ1(β), c(β) and θ2(β) at one bias value, to ``dps`` digits (exact when possible).
 
@@ -332,6 +334,7 @@ class AveragedConstants:
     mean_square: object
 
 
+@returns_digits
 def averaged_constants(activation, sigma=1, sigma_b=1, dps=15):
     r"""The constants averaged over the bias law, to ``dps`` digits (``mpmath.quad`` in β).
 
@@ -422,6 +425,7 @@ def float_profile(activation, q, sigma_b, nodes=64):
     return {"beta": betas, "weights": w, "mean": mu, "theta1": theta1, "c2": c ** 2, "s2": s2}
 
 
+@returns_digits
 def slope_curve(activation, betas, sigma=1, dps=15, exact=False):
     r"""c(β) = E f′(σξ + β) on a list of β values (the bias isospectrality evidence).
 

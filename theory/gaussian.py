@@ -783,8 +783,14 @@ def _ball_expectation(expr, sigma, shift, weight, dps):
 
 
 def _agrees_with_quadrature(act, sigma, shift, weight, value, what):
-    """Cross-check of a closed form (guards the exact engine): a float64 composite Gauss–Legendre
-    rule first (milliseconds); only if that disagrees, a 12-digit mpmath quadrature decides."""
+    """Cross-check of a closed form (guards the exact engine): a 12-digit ball integral first (a
+    rigorous enclosure, milliseconds), else a float64 composite Gauss–Legendre rule; only if that
+    disagrees, a 12-digit mpmath quadrature decides."""
+    if act.expr is not None and not (act.expr.free_symbols - {X}):
+        ball = _ball_expectation(act.expr, sigma, shift, weight, 12)
+        if ball is not None:
+            with mpmath.workdps(30):
+                return abs(ball[0] - value) <= ball[1] + mpmath.mpf(10) ** -10 * max(abs(value), 1)
     try:
         check, scale = _float_quadrature(act, float(sigma), float(shift), weight)
         if abs(check - float(value)) <= 1e-9 * max(abs(float(value)), scale, 1e-300):
@@ -879,10 +885,13 @@ def _expansion_too_large(expr, power, limit=5000):
 
 
 def _round(value, dps):
+    """``value`` rounded to ``dps`` digits, as an mpf that prints them (:mod:`nrmt.theory.digits`)."""
     if value is None:
         return None
+    from nrmt.theory.digits import with_digits
+
     with mpmath.workdps(dps):
-        return +value
+        return with_digits(+value, dps)
 
 
 def gaussian_expectation(g, sigma=1, shift=0, dps=15, exact=True, weight=None, points=()):

@@ -40,6 +40,7 @@ import mpmath
 import sympy
 
 from nrmt.theory.activations import X, Activation, as_activation, to_sympy_number
+from nrmt.theory.digits import returns_digits
 from nrmt.theory.errors import NoConvergence
 from nrmt.theory.exact import exact_parameter
 from nrmt.theory.gaussian import gaussian_expectation, gaussian_expectation_float
@@ -55,6 +56,7 @@ __all__ = [
     "criticality",
     "Criticality",
     "NoFixedPoint",
+    "one_sided_at_zero",
 ]
 
 _GUARD = 10
@@ -93,13 +95,37 @@ def _sym(value):
     return exact_parameter(value, symbols=True)
 
 
-def _expectation(expr, q, dps):
+def one_sided_at_zero(expr, side, kinks=()):
+    """The one-sided limit of ``expr`` (sympy in x) at 0 from the right (``side = 1``) or the left
+    (``side = -1``): sympy's limit, or, where sympy fails (Heaviside/Piecewise steps), the value
+    just beside 0 — exact for an expression that is continuous on (0, k) / (-k, 0), k the
+    nearest nonzero kink (e.g. f' of hard-tanh).
+
+    >>> one_sided_at_zero(sympy.Heaviside(X), 1), one_sided_at_zero(sympy.Heaviside(X), -1)
+    (1, 0)
+    """
+    try:
+        value = sympy.limit(expr, X, 0, "+" if side > 0 else "-")
+        if value.is_number and value.is_finite:
+            return value
+    except Exception:  # noqa: BLE001 - sympy's series fail on some step functions
+        pass
+    near = [abs(k) for k in kinks if k.is_number and k != 0]
+    h = min(near) / 2 if near else sympy.Rational(1, 2)
+    # a step function is constant between kinks: its value at the middle of (0, h) is the limit
+    value = sympy.simplify(expr.subs(X, side * h / 2))
+    if not value.is_number:
+        raise ValueError(f"cannot evaluate {expr} beside 0")
+    return value
+
+
+def _expectation(expr, q, dps, kinks=()):
     """E g(sqrt(q) Z) for g = expr (sympy in X): (mpf value, exact sympy or None)."""
     qs = _sym(q)
     if qs == 0:
         # the q -> 0+ limit: g(0+) and g(0-) each with probability 1/2
-        right = sympy.limit(expr, X, 0, "+")
-        left = sympy.limit(expr, X, 0, "-")
+        right = one_sided_at_zero(expr, 1, kinks)
+        left = one_sided_at_zero(expr, -1, kinks)
         exact = sympy.nsimplify(sympy.Rational(1, 2) * (right + left)) if (right + left).is_number \
             else None
         with mpmath.workdps(dps + _GUARD):
@@ -143,7 +169,7 @@ def second_moment(activation, q, dps=15):
     f = as_activation(activation)
     _check_dps(dps)
     _nonneg(q, "q")
-    return _expectation(f.expr ** 2, q, dps)
+    return _expectation(f.expr ** 2, q, dps, f.kinks)
 
 
 def derivative_second_moment(activation, q, dps=15):
@@ -155,9 +181,10 @@ def derivative_second_moment(activation, q, dps=15):
     f = as_activation(activation)
     _check_dps(dps)
     _nonneg(q, "q")
-    return _expectation(f.derivative().expr ** 2, q, dps)
+    return _expectation(f.derivative().expr ** 2, q, dps, f.kinks)
 
 
+@returns_digits
 def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
     r"""One step of the length map :math:`q \mapsto \sigma_w^2 \mathbb E f(\sqrt q Z)^2 + \sigma_b^2`.
 
@@ -174,6 +201,7 @@ def length_map(activation, q, sigma_w, sigma_b=0, dps=15):
         return +(sw ** 2 * val + sb ** 2)
 
 
+@returns_digits
 def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
     r"""Pre-activation variances :math:`[q_1, \dots, q_L]` of a depth-``L`` network.
 
@@ -195,6 +223,7 @@ def length_sequence(activation, q0, depth, sigma_w, sigma_b=0, dps=15):
     return [+q for q in qs]
 
 
+@returns_digits
 def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=2000):
     r"""The fixed point :math:`q^*` reached by iterating the length map from ``q_init``.
 
@@ -236,11 +265,13 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
 
     def step(t):
         if t == 0:
-            return sb2 + sw2 * float(_expectation(f.expr ** 2, 0, 8)[0])
+            return sb2 + sw2 * float(_expectation(f.expr ** 2, 0, 8, f.kinks)[0])
         return sw2 * gaussian_expectation_float(fsq, sigma=math.sqrt(t)) + sb2
 
+    decreasing = True
     for _ in range(maxiter):
         nq = step(q)
+        decreasing = decreasing and nq < q
         if not math.isfinite(nq) or nq > 1e12:
             raise NoFixedPoint(
                 f"the length map of {f.text} (sigma_w = {sigma_w}, sigma_b = {sigma_b}) has no "
@@ -252,6 +283,11 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
             break
         q = nq
     else:
+        if decreasing and sb2 == 0 and _is_zero(f.expr.subs(X, 0)):
+            # q = 0 is a fixed point (f(0) = 0, no bias) and the map falls towards it without
+            # settling: the slope there is chi(0) = 1 (edge of chaos, e.g. tanh with sigma_w = 1),
+            # q_l ~ c/l. A positive fixed point would be reached geometrically.
+            return mpmath.mpf(0)
         raise NoFixedPoint(
             f"the length map of {f.text} (sigma_w = {sigma_w}, sigma_b = {sigma_b}) reaches no "
             f"fixed point: after {maxiter} iterations from q = {q_init} it is at q = {q:.8g} and "
@@ -299,6 +335,14 @@ def fixed_point_q(activation, sigma_w, sigma_b=0, dps=15, q_init=1.0, maxiter=20
         return +q1
 
 
+def _is_zero(value):
+    """True when a sympy number is exactly 0 (decided by sympy, never by a tolerance)."""
+    try:
+        return bool(sympy.simplify(value) == 0)
+    except Exception:  # noqa: BLE001 - undecidable: not known to be 0
+        return False
+
+
 def _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q_init):
     r"""Fixed point of the linear length map :math:`q \mapsto s q + \sigma_b^2` of a positively
     homogeneous f, :math:`s = \sigma_w^2\,\mathbb E f(Z)^2` (exact when both factors are):
@@ -334,6 +378,7 @@ def _homogeneous_fixed_point(f, sigma_w, sigma_b, dps, q_init):
                        f"sigma_b = {sigma_b}): no finite fixed point, q grows without bound")
 
 
+@returns_digits
 def chi(activation, q, sigma_w, dps=15):
     r"""The slope :math:`\chi = \sigma_w^2\,\mathbb E f'(\sqrt q Z)^2` (Poole et al. 2016, their :math:`\chi_1`).
 

@@ -24,6 +24,7 @@ COMMANDS = [
     "jacobian",
     "criticality",
     "isospectral",
+    "equation",
     "sweep",
 ]
 
@@ -67,7 +68,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        return _run(args)
     except (NrmtError, ValueError, TypeError, OverflowError, ZeroDivisionError) as exc:
         return _fail(args.command, _first_line(exc))
     except MemoryError:
@@ -88,6 +89,18 @@ def main(argv=None):
             raise
         return _fail(args.command, f"{type(exc).__name__}: {_first_line(exc)} (an nrmt defect: "
                      "please report it with the command line; NRMT_DEBUG=1 shows the traceback)")
+
+
+def _run(args):
+    """Run the command; warnings (numpy overflow and the like) are held back: a failing command
+    prints only its error, a succeeding one each distinct warning once, on one line."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        code = int(args.func(args) or 0)
+    for message in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+        print(f"nrmt {args.command}: warning: {_first_line(message)}", file=sys.stderr)
+    return code
 
 
 def _first_line(exc):

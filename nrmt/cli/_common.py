@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sys
+from decimal import Decimal
 
 __all__ = [
     "positive_int",
@@ -27,6 +28,7 @@ __all__ = [
     "expression_number",
     "param_arg",
     "point_list",
+    "nonnegative_point_list",
     "grid_spec",
     "output_path",
     "add_dps",
@@ -231,6 +233,14 @@ def point_list(text):
     return [_decimal_point(t) for t in _items(text)]
 
 
+def nonnegative_point_list(text):
+    """argparse type: comma-separated decimals >= 0, kept as text."""
+    items = point_list(text)
+    for t in items:
+        _check_sign(_fraction(t), t, False, True)
+    return items
+
+
 def grid_spec(text):
     """argparse type for ``--grid A:B:N``: N equispaced points from A to B (A, B kept as text)."""
     parts = str(text).split(":")
@@ -254,11 +264,14 @@ def output_path(text):
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise argparse.ArgumentTypeError(f"cannot write {path!r}: no folder {folder!r}")
-    if os.path.exists(path):
-        if not os.access(path, os.W_OK):
-            raise argparse.ArgumentTypeError(f"cannot write {path!r}: permission denied")
-    elif not os.access(folder, os.W_OK | os.X_OK):
-        raise argparse.ArgumentTypeError(f"cannot write {path!r}: folder {folder!r} is not writable")
+    existed = os.path.exists(path)
+    try:  # the one reliable test (permissions, read-only file systems, root): open it
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"cannot write {path!r}: {exc.strerror}") from None
+    if not existed:
+        os.remove(path)
     return path
 
 
@@ -338,8 +351,6 @@ def decimal(value, dps):
     if isinstance(value, (list, tuple)):
         return [decimal(v, dps) for v in value]
     if isinstance(value, str):
-        from decimal import Decimal
-
         d = Decimal(value)
         if d == 0:
             return "0"

@@ -20,7 +20,7 @@ This module only parses, calls the library and formats; it computes no theory it
 
 from nrmt.cli._common import (activation_from_args, add_dps, check_points, decimal, decimal_list,
                               emit_json,
-                              expression_number, param_arg, point_list, positive_int)
+                              expression_number, nonnegative_point_list, param_arg, positive_int)
 
 __all__ = ["register", "run", "build_result", "build_model", "MAX_DEPTH"]
 
@@ -50,7 +50,7 @@ def register(subparsers):
     p.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
                    help="iid weights (default) or Haar-orthogonal weights")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--x", type=point_list, default=None, metavar="X1,X2,...",
+    where.add_argument("--x", type=nonnegative_point_list, default=None, metavar="X1,X2,...",
                        help="points where the density and CDF are printed")
     where.add_argument("--auto", type=positive_int, default=None, metavar="N",
                        help="an automatic grid of about N points (default 20)")
@@ -94,9 +94,6 @@ def build_result(args):
     mf = model.mean_field(dps)
     if args.x is not None:
         x = list(args.x)
-        for v in x:
-            if v.startswith("-") and float(v) != 0:
-                raise ValueError(f"--x values must be >= 0, got {v}")
     else:
         x = decimal_list(law.grid(args.auto or 20), dps)
     # the law evaluates the density at the decimals as written (x is text)

@@ -217,3 +217,10 @@ class Jacobian:
     def __repr__(self):
         return (f"Jacobian({self.activation.text!r}, depth={self.depth}, sigma_w={self.sigma_w}, "
                 f"sigma_b={self.sigma_b}, q0={self.q0}, weights={self.weights!r})")
+
+    def _repr_latex_(self):
+        """The model typeset in a notebook: activation, parameters, equation
+        (:func:`nrmt.theory.equations.display.model_latex`)."""
+        from nrmt.theory.equations.display import model_latex
+
+        return model_latex(self)

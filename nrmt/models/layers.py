@@ -255,6 +255,13 @@ class Layers:
         return (f"Layers({self.activation.text!r}, phi={self.phi}, psi={self.psi}, "
                 f"sigma_w={self.sigma_w}, sigma_x={self.sigma_x}, sigma_b={self.sigma_b})")
 
+    def _repr_latex_(self):
+        """The model typeset in a notebook: activation, parameters, equation
+        (:func:`nrmt.theory.equations.display.model_latex`)."""
+        from nrmt.theory.equations.display import model_latex
+
+        return model_latex(self)
+
 
 def _lazy_average(model, digits, i):
     """E_beta g(c^2, s^2) for layer i at the current mp precision; the layer constants at

@@ -88,15 +88,15 @@ class OneLayerLaw(AlgebraicLaw):
         super().__init__(rows, dps, atom=eqs.atom_exact(ph, ps, linear=self.linear))
 
     def _moments(self, k):
-        ms = eqs.moments_exact(k)
+        # the order-by-order series on the generated quartic, in mpf arithmetic with 10 guard digits
         digits = mpmath.mp.dps + 10
-        vals = {eqs.phi: self.params["phi"], eqs.psi: self.params["psi"],
-                eqs.theta1: self.params["theta1"], eqs.theta2: self.params["theta2"]}
-        out = []
-        for m in ms:
-            v = sp.N(m.subs(vals), digits)
-            out.append(mpmath.mpf(sp.Float(v, digits)._mpf_) if v != 0 else mpmath.mpf(0))
-        return out
+        with mpmath.workdps(digits):
+            vals = []
+            for name in ("phi", "psi", "theta1", "theta2"):
+                v = self.params[name]
+                vals.append(mpmath.mpf(int(v.p)) / int(v.q) if v.is_Rational
+                            else mpmath.mpf(sp.Float(sp.N(v, digits), digits)._mpf_))
+            return eqs.moments_numeric(k, *vals)
 
     def _scale(self):
         # the upper edge is below m1 + a few standard deviations; the discriminant gives it exactly
@@ -286,3 +286,10 @@ class OneLayer:
     def __repr__(self):
         act = "constants" if self.activation is None else repr(self.activation.text)
         return f"OneLayer({act}, phi={self.phi}, psi={self.psi}, sigma={self.sigma})"
+
+    def _repr_latex_(self):
+        """The model typeset in a notebook: activation, parameters, equation
+        (:func:`nrmt.theory.equations.display.model_latex`)."""
+        from nrmt.theory.equations.display import model_latex
+
+        return model_latex(self)

@@ -47,13 +47,17 @@ phi*theta1**2/psi + theta1**2 + theta2**2/psi
 """
 
 import functools
+from fractions import Fraction
 
 import sympy as sp
+
+from nrmt.theory.equations import _generated_one_layer as _gen
 
 __all__ = [
     "G", "z", "phi", "psi", "theta1", "theta2", "P", "t",
     "pw_system", "quartic", "equation", "quartic_coefficients", "discriminant_in_z",
-    "moments_exact", "atom_exact",
+    "moments_exact", "moments_numeric", "quartic_table", "atom_exact", "series_moments",
+    "derive_quartic", "derive_discriminant", "derive_moments",
 ]
 
 G, z, P, t = sp.symbols("G z P t")
@@ -83,6 +87,21 @@ def pw_system():
 @functools.lru_cache(maxsize=None)
 def quartic():
     """The quartic in G obtained from :func:`pw_system` by elimination (sympy Poly in G).
+
+    The elimination (:func:`derive_quartic`) is done once, by ``derivations/one_layer_generated.py``,
+    and its result kept in :mod:`nrmt.theory.equations._generated_one_layer` (exact integer
+    coefficients; a test re-derives and compares). Coefficients are polynomials in z, φ, ψ, θ1, θ2
+    with constant term −ψ³.
+    """
+    gens = (z, phi, psi, theta1, theta2)
+    expr = sp.Add(*[sp.Poly.from_dict(terms, *gens).as_expr() * G ** k
+                    for k, terms in _gen.QUARTIC.items()])
+    return sp.Poly(expr, G)
+
+
+def derive_quartic():
+    """The quartic by elimination from :func:`pw_system` (sympy; the derivation behind
+    :func:`quartic`).
 
     Substitute P_φ, P_ψ, then t = 1/(zψ) and P = (zG − 1 + ψ)/ψ (the first equation solved for P),
     clear the denominators and keep the irreducible factor that contains G; the sign is fixed so
@@ -138,40 +157,59 @@ def equation(phi_value=None, psi_value=None, theta1_value=None, theta2_value=Non
     >>> equation(1, 1, 1, 1).degree()          # theta1 = theta2: product Wishart, cubic
     3
     """
-    subs = {}
-    for sym, val in ((phi, phi_value), (psi, psi_value), (theta1, theta1_value), (theta2, theta2_value)):
-        if val is not None:
-            subs[sym] = _sym(val)
-    expr = sp.expand(quartic().as_expr().subs(subs))
-    poly = sp.Poly(expr, G)
-    coeffs = poly.all_coeffs()
-    while len(coeffs) > 1 and sp.simplify(coeffs[0]) == 0:
+    pairs = ((phi, phi_value), (psi, psi_value), (theta1, theta1_value), (theta2, theta2_value))
+    if all(val is not None for _, val in pairs):
+        # the generated coefficients at exact numbers: no symbolic substitution or expansion
+        table = quartic_table(*(_sym(val) for _, val in pairs))
+        coeffs = [sp.expand(row[0] + row[1] * z + row[2] * z**2) for row in reversed(table)]
+    else:
+        subs = {sym: _sym(val) for sym, val in pairs if val is not None}
+        expr = sp.expand(quartic().as_expr().subs(subs))
+        coeffs = sp.Poly(expr, G).all_coeffs()
+    while len(coeffs) > 1 and _is_zero(coeffs[0]):
         coeffs = coeffs[1:]
     return sp.Poly(sum(c * G**k for k, c in enumerate(reversed(coeffs))), G)
 
 
-@functools.lru_cache(maxsize=None)
-def _coefficient_function():
-    coeffs = quartic().all_coeffs()  # a4, a3, a2, a1, a0
-    args = (z, phi, psi, theta1, theta2)
-    # polynomials with integer coefficients: plain +, -, * and integer powers, valid for any
-    # numeric type (float, complex, numpy arrays, mpf, mpc, python-flint)
-    return sp.lambdify(args, coeffs, modules=[{}], docstring_limit=0)
+def _is_zero(expr):
+    """Exact zero test of a coefficient: structural, after expansion, then sympy's own decision
+    (``simplify`` only for an irrational number that expansion leaves undecided)."""
+    if expr == 0:
+        return True
+    if expr.is_Rational or expr.is_Float:
+        return False
+    expr = sp.expand(expr)
+    if expr == 0:
+        return True
+    if not expr.free_symbols:
+        decided = expr.is_zero
+        if decided is not None:
+            return decided
+    return sp.simplify(expr) == 0
 
 
 def quartic_coefficients(z_value, phi_value, psi_value, theta1_value, theta2_value):
     """[a4, a3, a2, a1, a0] of the quartic at numeric inputs (float, complex, numpy, mpf, mpc, flint).
 
+    Generated code (polynomials with integer coefficients: plain +, −, * and integer powers, valid
+    for any numeric type).
+
     >>> quartic_coefficients(2.0, 1.0, 1.0, 1.0, 0.0)       # MP: a4 = a3 = 0
     [0.0, 0.0, -2.0, 2.0, -1.0]
     """
     zero = 0 * z_value  # constant coefficients take z's type and shape (numpy arrays, mpc, flint)
-    return [c + zero for c in _coefficient_function()(z_value, phi_value, psi_value, theta1_value, theta2_value)]
+    return [c + zero for c in _gen.quartic_coefficients(z_value, phi_value, psi_value, theta1_value, theta2_value)]
 
 
 @functools.lru_cache(maxsize=None)
 def _generic_discriminant():
-    return sp.Poly(sp.discriminant(quartic().as_expr(), G), z)
+    gens = (z, phi, psi, theta1, theta2)
+    return sp.Poly(sp.Poly.from_dict(_gen.DISCRIMINANT, *gens).as_expr(), z)
+
+
+def derive_discriminant():
+    """The discriminant in G of the quartic (sympy; the derivation behind the generated one)."""
+    return sp.Poly(sp.discriminant(derive_quartic().as_expr(), G), z)
 
 
 def discriminant_in_z(phi_value=None, psi_value=None, theta1_value=None, theta2_value=None):
@@ -187,26 +225,95 @@ def discriminant_in_z(phi_value=None, psi_value=None, theta1_value=None, theta2_
     if all(v is None for v in (phi_value, psi_value, theta1_value, theta2_value)):
         return _generic_discriminant()
     eq = equation(phi_value, psi_value, theta1_value, theta2_value)
+    if eq.degree() == 4:
+        # the generated discriminant, its parameters substituted (no symbolic elimination)
+        subs = {sym: _sym(val) for sym, val in ((phi, phi_value), (psi, psi_value),
+                                                 (theta1, theta1_value), (theta2, theta2_value))
+                if val is not None}
+        return sp.Poly(sp.expand(_generic_discriminant().as_expr().subs(subs)), z)
     return sp.Poly(sp.discriminant(eq.as_expr(), G), z)
+
+
+def series_moments(table, k, normalise=None):
+    r"""Raw moments m_1..m_k of the root :math:`G = w + m_1 w^2 + m_2 w^3 + \dots` (w = 1/z) of
+    :math:`\sum_i a_i(z) G^i = 0`, order by order; plain arithmetic (numbers of any field, or sympy
+    expressions when ``normalise`` is ``sympy.expand``).
+
+    ``table[i] = [c_i0, c_i1, c_i2]`` with :math:`a_i(z) = \sum_j c_{ij} z^j` (degree ≤ 2 in z, as
+    in the one-layer quartic). With :math:`F(w) = w^2 \sum_i a_i(1/w) G(w)^i`, m_j enters
+    :math:`F` first at order :math:`w^{j+2}`, through :math:`a_1 G` only, with the factor
+    :math:`c_{11}` (= ψ³ for the quartic): :math:`m_j = -F_{j+2}|_{m_j=0} / c_{11}`.
+
+    >>> [int(m) for m in series_moments([[1, 0, 0], [0, -1, 0], [0, 1, 0]], 4)]  # MP, c = 1
+    [1, 2, 5, 14]
+    """
+    if len(table[1]) > 2 and table[1][2] != 0:
+        raise ValueError("a_1 must have degree <= 1 in z for this recursion")
+    norm = normalise or (lambda v: v)
+    order = k + 3  # coefficients of w^0 .. w^(k+2)
+    lead = table[1][1]
+    if isinstance(lead, int):
+        lead = Fraction(lead)  # exact division for integer tables
+    zero = lead * 0
+    g = [zero] * order
+    g[1] = zero + 1
+
+    def mul(a, b):
+        out = [zero] * order
+        for i, ai in enumerate(a):
+            if ai == 0:
+                continue
+            for j in range(order - i):
+                if b[j] != 0:
+                    out[i + j] = out[i + j] + ai * b[j]
+        return [norm(v) for v in out]
+
+    def residual(n):
+        total = zero
+        power = [zero] * order
+        power[0] = zero + 1
+        for i, row in enumerate(table):
+            if i:
+                power = mul(power, g)
+            # w^2 a_i(1/w) = c_i2 + c_i1 w + c_i0 w^2
+            for shift, c in ((0, row[2] if len(row) > 2 else 0), (1, row[1] if len(row) > 1 else 0),
+                             (2, row[0])):
+                if c != 0 and n - shift >= 0:
+                    total = total + c * power[n - shift]
+        return norm(total)
+
+    out = []
+    for j in range(1, k + 1):
+        g[j + 1] = zero
+        m = norm(-residual(j + 2) / lead)
+        g[j + 1] = m
+        out.append(m)
+    return out
+
+
+def derive_moments(k):
+    """m_1..m_k of the quartic as sympy expressions in φ, ψ, θ1, θ2 (:func:`series_moments` on
+    :func:`derive_quartic`)."""
+    poly = derive_quartic()
+    table = []
+    for i in range(poly.degree() + 1):
+        c = sp.Poly(poly.coeff_monomial(G ** i), z)
+        table.append([c.coeff_monomial(z ** j) for j in range(3)])
+    return [sp.expand(m) for m in series_moments(table, k, normalise=sp.expand)]
 
 
 @functools.lru_cache(maxsize=None)
 def _moments_generic(k):
-    """m_1..m_k from G = w + m1 w^2 + ... (w = 1/z) solved order by order in the quartic."""
-    w = sp.Symbol("w")
-    ms = sp.symbols(f"m1:{k + 1}")
-    series = w + sum(m * w ** (j + 2) for j, m in enumerate(ms))
-    poly = quartic()
-    # multiply by w^2: every a_i has degree <= 2 in z
-    expr = sp.expand(sum(c.subs(z, 1 / w) * series**i for (i,), c in poly.terms()) * w**2)
-    expr = sp.Poly(expr, w)
-    solved = {}
-    # orders w^0, w^1 vanish identically (normalisation); m_j first appears at order w^(j+2)
-    for j in range(1, k + 1):
-        eq = expr.coeff_monomial(w ** (j + 2)).subs(solved)
-        sol = sp.solve(eq, ms[j - 1])
-        solved[ms[j - 1]] = sp.expand(sol[0])
-    return tuple(solved[m] for m in ms)
+    """m_1..m_k: the generated forms up to :data:`_generated_one_layer.MOMENTS_ORDER`, derived
+    beyond."""
+    if k <= len(_gen.MOMENTS):
+        gens = (phi, psi, theta1, theta2)
+        out = []
+        for terms in _gen.MOMENTS[:k]:
+            out.append(sp.Add(*[sp.Rational(n, d) * sp.Mul(*[g ** e for g, e in zip(gens, mono)])
+                                for mono, (n, d) in terms.items()]))
+        return tuple(out)
+    return tuple(derive_moments(k))
 
 
 def moments_exact(k=4, phi_value=None, psi_value=None, theta1_value=None, theta2_value=None):
@@ -220,11 +327,54 @@ def moments_exact(k=4, phi_value=None, psi_value=None, theta1_value=None, theta2
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    values = (phi_value, psi_value, theta1_value, theta2_value)
+    if all(v is not None for v in values):
+        # numbers: the order-by-order recursion on the generated quartic, in exact arithmetic
+        exact = [_sym(v) for v in values]
+        if all(v.is_Rational for v in exact):
+            return [sp.Rational(m.numerator, m.denominator) for m in
+                    moments_numeric(k, *(Fraction(int(v.p), int(v.q)) for v in exact))]
+        return [sp.simplify(m) for m in series_moments(quartic_table(*exact), k, normalise=sp.expand)]
     subs = {}
     for sym, val in ((phi, phi_value), (psi, psi_value), (theta1, theta1_value), (theta2, theta2_value)):
         if val is not None:
             subs[sym] = _sym(val)
     return [sp.simplify(m.subs(subs)) if subs else m for m in _moments_generic(k)]
+
+
+def quartic_table(phi_value, psi_value, theta1_value, theta2_value):
+    """``table[i] = [c_i0, c_i1, c_i2]``: a_i(z) = Σ_j c_ij z^j of the quartic at given parameters,
+    by plain arithmetic on the generated coefficients (any number type; no sympy).
+
+    >>> quartic_table(1, 1, 1, 0)[4]        # theta2 = 0: a4 = 0
+    [0, 0, 0]
+    """
+    vals = (phi_value, psi_value, theta1_value, theta2_value)
+    zero = sum(v * 0 for v in vals)
+    table = []
+    for i in range(5):
+        row = [zero, zero, zero]
+        for (ez, *exps), c in _gen.QUARTIC[i].items():
+            term = c
+            for v, e in zip(vals, exps):
+                if e:
+                    term = term * v ** e
+            row[ez] = row[ez] + term
+        table.append(row)
+    return table
+
+
+def moments_numeric(k, phi_value, psi_value, theta1_value, theta2_value):
+    """Raw moments m_1..m_k at numeric parameters, in their own arithmetic (mpf at the current
+    mpmath precision, Fraction exactly, python-flint, float): :func:`series_moments` on
+    :func:`quartic_table`, no symbolic step.
+
+    >>> [str(m) for m in moments_numeric(4, Fraction(1), Fraction(1), Fraction(1), Fraction(1))]
+    ['1', '3', '12', '55']
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    return series_moments(quartic_table(phi_value, psi_value, theta1_value, theta2_value), k)
 
 
 def atom_exact(phi_value, psi_value, linear=False):

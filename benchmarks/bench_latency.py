@@ -1,0 +1,137 @@
+"""What a user of the command line waits for, against baselines measured in the same run.
+
+Run: ``python benchmarks/bench_latency.py [--repeat 3] [--points 100000] [--skip-slow]``.
+Prints, each as a ratio to its baseline:
+
+1. ``nrmt --help`` against a bare ``python -c pass`` and ``python -c "import argparse"``
+   (best of ``--repeat``, as processes);
+2. time to the first number, ``nrmt density tanh|relu --phi 0.5 --psi 2 --x 0.5``, against the
+   bare ``python -c "import numpy, scipy, sympy, mpmath, flint"`` (goal <= 1.5x);
+3. the marginal cost per point of ``nrmt density tanh ... --grid 0.001:2:N --json`` (the
+   difference of N and N/100 points over the points added) against the Python API's
+   ``law.density(x)`` per point on the same N points (goal <= 1.5x);
+4. ``nrmt constants tanh --dps 300`` (and ``--dps 1000``) against the bare python-flint
+   integral E tanh(Z)^2 at that precision (``acb.integral``, one process; goal <= 5x at dps 300),
+   and ``nrmt table tanh --phi 0.5 --psi 2 --dps 300 --points 200`` (goal: under a minute).
+
+``--skip-slow`` leaves out item 4 (minutes on the landed main). Every command runs with a time
+limit (``--limit`` seconds); a command past it is reported as such, not waited for.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+__all__ = ["main"]
+
+PY = sys.executable
+NRMT = [PY, "-m", "nrmt"]
+
+FLINT_INTEGRAL = """
+import sys, flint
+dps = int(sys.argv[1])
+flint.ctx.dps = dps + 10
+L = 1
+while flint.arb(-L * L / 2).exp() > flint.arb(10) ** (-dps - 10):
+    L += 1
+f = lambda x, analytic: x.tanh() ** 2 * (-x * x / 2).exp()
+v = flint.acb.integral(f, -L, L) / (2 * flint.arb.pi()).sqrt()
+print(v.real.str(20))
+"""
+
+
+def timed(cmd, limit, repeat=1):
+    """Best wall-clock seconds of ``repeat`` runs of a process (None past ``limit``)."""
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        except subprocess.TimeoutExpired:
+            return None
+        dt = time.perf_counter() - t0
+        if out.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr.strip()[-300:]}")
+        best = dt if best is None else min(best, dt)
+    return best
+
+
+def show(label, t, base, goal=None):
+    if t is None:
+        print(f"  {label:<58} timed out")
+        return
+    ratio = f"{t / base:7.2f}x" if base else ""
+    print(f"  {label:<58} {t:8.3f} s {ratio}" + (f"   (goal {goal})" if goal else ""))
+
+
+def api_per_point(n):
+    import numpy as np
+
+    from nrmt.models.one_layer import OneLayer
+
+    law = OneLayer("tanh(x)", 0.5, 2).law()
+    x = np.linspace(0.001, 2, n)
+    law.density(x[:100])
+    t0 = time.perf_counter()
+    law.density(x)
+    return (time.perf_counter() - t0) / n
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--points", type=int, default=100_000)
+    ap.add_argument("--limit", type=float, default=600.0, help="seconds allowed per command")
+    ap.add_argument("--skip-slow", action="store_true", help="leave out the dps-300/1000 runs")
+    args = ap.parse_args(argv)
+    env_note = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(f"nrmt latency, best of {args.repeat} (BLAS threads {env_note}, {os.cpu_count()} CPUs)")
+
+    print("1. start-up")
+    t_pass = timed([PY, "-c", "pass"], args.limit, args.repeat)
+    t_argparse = timed([PY, "-c", "import argparse"], args.limit, args.repeat)
+    t_help = timed(NRMT + ["--help"], args.limit, args.repeat)
+    show("python -c pass", t_pass, None)
+    show("python -c 'import argparse'", t_argparse, None)
+    show("nrmt --help  (ratio to python -c pass)", t_help, t_pass)
+    print(f"  nrmt --help / import argparse: {t_help / t_argparse:.2f}x")
+
+    print("2. time to the first number")
+    t_imports = timed([PY, "-c", "import numpy, scipy, sympy, mpmath, flint"], args.limit, args.repeat)
+    show("python -c 'import numpy, scipy, sympy, mpmath, flint'", t_imports, None)
+    for act in ("tanh", "relu"):
+        t = timed(NRMT + ["density", act, "--phi", "0.5", "--psi", "2", "--x", "0.5"], args.limit,
+                  args.repeat)
+        show(f"nrmt density {act} --phi 0.5 --psi 2 --x 0.5", t, t_imports, "<= 1.5x")
+
+    print("3. marginal cost per point, nrmt density --grid ... --json vs the Python API")
+    n, n0 = args.points, max(1, args.points // 100)
+    grid = ["density", "tanh", "--phi", "0.5", "--psi", "2", "--json", "--grid"]
+    t_small = timed(NRMT + grid + [f"0.001:2:{n0}"], args.limit, args.repeat)
+    t_big = timed(NRMT + grid + [f"0.001:2:{n}"], args.limit, args.repeat)
+    api = api_per_point(n)
+    if t_small is not None and t_big is not None:
+        cli = (t_big - t_small) / (n - n0)
+        print(f"  CLI {cli * 1e6:7.2f} us/point ({n0} -> {n} points), API law.density "
+              f"{api * 1e6:7.2f} us/point: ratio {cli / api:5.2f}x (goal <= 1.5x)")
+    else:
+        print("  CLI timed out")
+
+    if args.skip_slow:
+        return 0
+    print("4. high precision (constants and table) vs the bare python-flint integral")
+    for dps in (300, 1000):
+        t_flint = timed([PY, "-c", FLINT_INTEGRAL, str(dps)], args.limit)
+        show(f"bare flint acb.integral E tanh(Z)^2, dps {dps}", t_flint, None)
+        t = timed(NRMT + ["constants", "tanh", "--dps", str(dps)], args.limit)
+        show(f"nrmt constants tanh --dps {dps}", t, t_flint, "<= 5x" if dps == 300 else "< 60 s")
+    t = timed(NRMT + ["table", "tanh", "--phi", "0.5", "--psi", "2", "--dps", "300", "--points",
+                      "200"], args.limit)
+    show("nrmt table tanh --phi 0.5 --psi 2 --dps 300 --points 200", t, None, "< 60 s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

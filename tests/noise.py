@@ -1,0 +1,143 @@
+r"""Monte Carlo tolerances of the test suite, in units of :func:`nrmt.numerics.compare.compare`'s
+noise scales — never hand-set constants.
+
+A Monte Carlo test draws a sample with a fixed seed, so it is deterministic; what can be chosen is
+the probability that a *correct* code fails at a seed drawn at random (any change to a sampler
+draws new numbers, so that is the chance a correct change turns the suite red). Every bound here
+is set for a false-alarm probability of at most :data:`ALPHA` per check.
+
+Distances (KS). ``compare`` gives two scales for the KS distance of ``trials`` pooled matrices:
+``ks_scale`` = 1.2 √(log n₊)/(n √T), the rigidity scale of one random matrix plus its O(1/n)
+finite-size bias, and ``ks_split`` (T ≥ 2), half the two-sample KS between the two halves of the
+trials, a data-driven estimate of everything that varies from trial to trial. For Gram matrices of
+one or several layers the rigidity scale dominates; deep Jacobians also carry fluctuations of order
+1/√N common to a whole matrix (the layer variances q_l of a finite network and, for ReLU-like f,
+the number of active units are random), which only ``ks_split`` sees. The noise of a comparison is
+therefore :func:`ks_noise` = max(``ks_scale``, ``ks_split``), and agreement means
+``ks < KS_NOISE_MAX * ks_noise``. ``benchmarks/noise_null.py`` measures the distribution of
+``ks / ks_noise`` over many seeds for every kind of sample the tests draw (the law right); its
+largest value over 1 600 comparisons was 3.7 (table in that script), so :data:`KS_NOISE_MAX` = 6
+leaves a false-alarm probability well below :data:`ALPHA` (the upper tail falls off faster than
+exponentially: from the q99 to the maximum the ratio grows by less than 1).
+A wrong law must land *outside* that band (:func:`assert_ks_disagrees`), so a check is two-sided.
+
+Moments. ``moment_se`` is the spread across trials; the sample moments also carry an O(1/n)
+finite-size bias that it does not contain (the docs' "compare moments at two sizes"). Two sizes
+remove it: with samples at n and 2n, ``2 m(2n) − m(n)`` has bias O(1/n²) and standard error
+``sqrt(4 se(2n)² + se(n)²)``; the z-values of :func:`extrapolated_moment_z` are then Student-t
+distributed, and the bound :func:`z_bound` is the t quantile for :data:`ALPHA` (two-sided, split
+over the moments checked; Welch–Satterthwaite degrees of freedom).
+
+Atoms of deep Jacobians (ReLU, hard-tanh). The rank of :math:`J = D_L W_L \cdots D_1 W_1` is
+min_l rank D_l, and rank D_l = N − Z_l with Z_l ~ Binomial(N, p) independent (the signs of
+:math:`W x` given x are iid for Gaussian W): the finite-N atom is max_l Z_l / N exactly, whose law
+:func:`jacobian_atom_law` computes. It exceeds the limit p by O(√(log L / N)) (deep.md, pitfall 2);
+the sample's atom is tested against that law, and the continuous part against the limit law with
+that atom (:class:`AtomAt`).
+"""
+
+import math
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["ALPHA", "KS_NOISE_MAX", "MP_RATIO_BAND", "ks_noise", "ks_in_noise", "assert_ks_agrees",
+           "assert_ks_disagrees", "z_bound", "extrapolated_moment_z", "assert_moments_agree",
+           "jacobian_trials", "jacobian_atom_law", "AtomAt"]
+
+#: false-alarm probability per check, at a seed drawn at random, for a correct code
+ALPHA = 1e-3
+#: agreement bound for ks / ks_noise (benchmarks/noise_null.py: maximum 3.7 over 1 600 seeds)
+KS_NOISE_MAX = 6.0
+#: null band of ks / ks_scale and w1 / w1_scale for Marchenko-Pastur samples, the calibration of
+#: the documented scales themselves (benchmarks/noise_null.py)
+MP_RATIO_BAND = (0.4, 2.5)
+
+
+def ks_noise(c):
+    """The KS noise of a :class:`~nrmt.numerics.compare.Comparison`: max(ks_scale, ks_split)."""
+    return max(c.ks_scale, c.ks_split or 0.0)
+
+
+def ks_in_noise(c):
+    """KS in units of :func:`ks_noise`."""
+    return c.ks / ks_noise(c)
+
+
+def assert_ks_agrees(c, *context):
+    assert c.ks < KS_NOISE_MAX * ks_noise(c), (context, ks_in_noise(c), c)
+
+
+def assert_ks_disagrees(c, *context):
+    """A wrong law: the distance is outside the band a right one stays in."""
+    assert c.ks > KS_NOISE_MAX * ks_noise(c), (context, ks_in_noise(c), c)
+
+
+def z_bound(dof, checks=1, alpha=ALPHA):
+    """Two-sided Student-t bound for ``checks`` z-values with ``dof`` degrees of freedom."""
+    return float(stats.t.isf(alpha / (2 * checks), dof))
+
+
+def extrapolated_moment_z(small, large, theory):
+    """z-values of the moments extrapolated from sizes n (``small``) and 2n (``large``).
+
+    ``small`` and ``large`` are Comparisons with ``moment_se`` (T >= 2); ``theory`` the law's
+    moments. Returns (z, dof): ``(2 m(2n) - m(n) - theory) / sqrt(4 se(2n)^2 + se(n)^2)`` and the
+    Welch–Satterthwaite degrees of freedom (the smallest over the moments).
+    """
+    z, dofs = [], []
+    for k, th in enumerate(theory):
+        a, b = 4 * large.moment_se[k] ** 2, small.moment_se[k] ** 2
+        se = math.sqrt(a + b)
+        m = 2 * large.moments_sample[k] - small.moments_sample[k]
+        z.append((m - float(th)) / se if se > 0 else (0.0 if m == float(th) else math.inf))
+        den = a * a / (large.trials - 1) + b * b / (small.trials - 1)
+        dofs.append((a + b) ** 2 / den if den > 0 else large.trials + small.trials - 2)
+    return z, min(dofs)
+
+
+def assert_moments_agree(small, large, theory, *context):
+    z, dof = extrapolated_moment_z(small, large, theory)
+    bound = z_bound(dof, checks=len(z))
+    assert all(abs(v) < bound for v in z), (context, z, bound)
+    return z
+
+
+def jacobian_trials(model, n, trials, rng, entries="gaussian"):
+    """Jacobian spectra of ``trials`` networks of width ``n``, shape (trials, n), and the float64
+    floor below which values are not resolved (pass it to ``compare(..., floor=floor)``)."""
+    s = model.sample(n, entries=entries, trials=trials, rng=rng)
+    return np.asarray(s.values).reshape(trials, n), s.floor
+
+
+def jacobian_atom_law(n, p, depth):
+    """Mean and standard deviation of the finite-N atom max_l Z_l / N, Z_l ~ Bin(N, p) iid."""
+    k = np.arange(n + 1)
+    cdf = stats.binom.cdf(k, n, p) ** depth            # P(max_l Z_l <= k)
+    pmf = np.diff(np.concatenate([[0.0], cdf]))
+    mean = float(np.sum(pmf * k) / n)
+    sd = float(math.sqrt(max(np.sum(pmf * (k / n) ** 2) - mean ** 2, 0.0)))
+    return mean, sd
+
+
+class AtomAt:
+    """A Jacobian law with its atom moved to ``atom`` (the continuous part rescaled to 1 − atom),
+    in the form :func:`nrmt.numerics.compare.compare` takes (``cdf_table_float``)."""
+
+    def __init__(self, law, atom):
+        self._table = law.cdf_table_float()
+        self.atom = float(atom)
+        self.support = self._table.support
+        self.nodes = self._table.nodes
+        self.continuous_mass = 1.0 - self.atom
+        self.error = self._table.error
+        self.moments = law.moments
+
+    def cdf_table_float(self, cells=None):
+        return self
+
+    def __call__(self, x):
+        x = np.asarray(x, dtype=float)
+        a0 = self._table.atom
+        cont = (self._table(x) - a0) / (1.0 - a0)
+        return np.where(x >= 0, self.atom + (1.0 - self.atom) * cont, 0.0)
