@@ -1,4 +1,10 @@
-"""Test-suite settings shared by every test file."""
+"""Test-suite settings shared by every test file.
+
+``slow`` tests (``@pytest.mark.slow``) take more than 10 s each on one core of a 2-core machine
+(the suite's reference, ``pytest -n 2``). The default run leaves them out; ``--runslow`` runs
+them too (``-m slow --runslow``: only them). A test may be marked slow only when a fast test of the
+same feature stays in the default run: the default run covers every feature.
+"""
 
 import os
 
@@ -11,3 +17,17 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run the tests marked slow (> 10 s each; left out by default)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]

@@ -48,7 +48,7 @@ __all__ = ["ALPHA", "KS_NOISE_MAX", "MP_RATIO_BAND", "ks_noise", "ks_in_noise", 
 #: false-alarm probability per check, at a seed drawn at random, for a correct code
 ALPHA = 1e-3
 #: agreement bound for ks / ks_noise (benchmarks/noise_null.py: maximum 3.7 over 1 600 seeds)
-KS_NOISE_MAX = 6.0
+KS_NOISE_MAX = 4.0
 #: null band of ks / ks_scale and w1 / w1_scale for Marchenko-Pastur samples, the calibration of
 #: the documented scales themselves (benchmarks/noise_null.py)
 MP_RATIO_BAND = (0.4, 2.5)

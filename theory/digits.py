@@ -28,11 +28,11 @@ __all__ = ["Mpf", "with_digits", "returns_digits"]
 class Mpf(mpmath.mpf):
     """An ``mpmath.mpf`` that prints with its own number of correct digits (module docstring).
 
-    Parameters
+    ``Mpf(value, digits)``: an mpf ``value`` is kept bit for bit (guard bits included), another
+    number is converted at the current precision; ``digits`` significant digits are printed.
+
+    Attributes
     ----------
-    value : mpf or number
-        An mpf is kept bit for bit (guard bits included); other numbers are converted at the
-        current precision.
     digits : int
         Significant digits printed by ``repr`` and ``str``.
     """

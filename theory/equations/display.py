@@ -13,6 +13,12 @@ polynomial equation :math:`P(G, z) = 0` the way it is written in a paper:
   readable plain text (:meth:`Equation.text`: ``^``, Greek letters) and as LaTeX
   (:meth:`Equation.latex`, also shown by notebooks through ``_repr_latex_``).
 
+:class:`DerivedEquation` (made by :func:`one_layer_equation`, :func:`one_layer_from_activation`
+and :mod:`nrmt.models.equations` for the deep models) holds an equation with its constants,
+coefficients, discriminant, exact moments and atom: what ``nrmt equation`` prints. The notebook
+helpers (:func:`model_latex`, :func:`law_latex`, :func:`law_repr`) give models and laws their
+``_repr_latex_`` and ``repr``.
+
 Only presentation happens here: the equations themselves come from
 :mod:`nrmt.theory.equations.one_layer` (Pennington & Worah 2017, Theorem 1) and the other
 derivation modules.
@@ -36,7 +42,11 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-__all__ = ["Equation", "tidy", "parse_own", "text", "latex", "sympy_text", "GREEK"]
+__all__ = [
+    "Equation", "DerivedEquation", "one_layer_equation", "one_layer_from_activation",
+    "tidy", "parse_own", "text", "latex", "sympy_text", "GREEK", "CONVENTION", "ONE_LAYER_SOURCE",
+    "short", "parameters_latex", "activation_latex", "law_latex", "law_repr", "model_latex",
+]
 
 #: plain-text names of the symbols nrmt uses (:meth:`Equation.text`)
 GREEK = {
