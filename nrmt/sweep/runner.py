@@ -63,7 +63,7 @@ def dask_client(workers=None, scheduler=None):
     if n < 1:
         raise ValueError(f"workers must be >= 1, got {n}")
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.ERROR)
     return Client(cluster), cluster
 
 
