@@ -9,7 +9,9 @@ Usage::
     python benchmarks/bench_sweep.py                 # 2 workers against 1
     python benchmarks/bench_sweep.py --workers 4 --n0 200,400,800,1600 --seeds 4
 
-It prints the times and the ratios (speed-up = time with one worker / time with N).
+It prints the times and the ratios (speed-up = time with one worker / time with N), and first the
+speed-up the machine itself gives to N processes of a pure-Python loop: on a shared or busy
+machine that is the ceiling.
 """
 
 import argparse
@@ -41,7 +43,32 @@ def _timed(argv):
     return time.perf_counter() - t0
 
 
+def _burn(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+
+
+def machine_speedup(workers, n=5_000_000):
+    """What the machine gives: a pure-Python loop, ``workers`` copies in one process then in a pool
+    of ``workers`` processes (on a shared or busy machine this is the ceiling of any speed-up)."""
+    import multiprocessing
+
+    t0 = time.perf_counter()
+    for _ in range(workers):
+        _burn(n)
+    serial = time.perf_counter() - t0
+    with multiprocessing.Pool(workers) as pool:
+        t0 = time.perf_counter()
+        pool.map(_burn, [n] * workers)
+        parallel = time.perf_counter() - t0
+    return serial / parallel
+
+
 def run(workers, n0, seeds, table_points, table_dps):
+    print(f"the machine's own speed-up with {workers} processes (pure-Python loop): "
+          f"{machine_speedup(workers):.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, "spec.toml")
         with open(spec, "w") as fh:

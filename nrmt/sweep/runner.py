@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from nrmt.sweep.commands import evaluate_case, make_row
@@ -113,9 +114,10 @@ def run_sweep(cases, out, *, workers=None, scheduler=None, resume=False, progres
             result.workers = len(client.scheduler_info().get("workers", {}))
             by_key = {}
             futures = []
+            run_id = uuid.uuid4().hex[:8]  # keys of this run only: no stale result of another
             for case in todo:
                 fut = client.submit(task, case.command, case.options,
-                                    key=f"nrmt-{case.command}-{case.id}", pure=False)
+                                    key=f"nrmt-{case.command}-{case.id}-{run_id}")
                 by_key[fut.key] = case
                 futures.append(fut)
             bar = _progress_bar(len(todo), progress)
