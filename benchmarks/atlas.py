@@ -209,10 +209,15 @@ def _build(case):
     from nrmt import Jacobian
 
     sw, sb = _jacobian_parameters(case)
-    law = Jacobian(case.activation, case.depth, sigma_w=sw, sigma_b=sb,
+    # without a bias an odd f has q* = 0, where every D_l is constant (orthogonal weights: a point
+    # mass): the input sets q_1 = sigma_w^2 q0 instead, and the q_l flow from there
+    q0 = "1" if case.sigma_b == "0" else None
+    law = Jacobian(case.activation, case.depth, sigma_w=sw, sigma_b=sb, q0=q0,
                    weights=case.weights).law(dps=case.dps)
     argv = ["jacobian", case.activation, "--depth", str(case.depth), "--sigma-w", sw,
             "--sigma-b", sb, "--weights", case.weights, "--dps", str(case.dps), "--json"]
+    if q0 is not None:
+        argv += ["--q0", q0]
     return law, argv, JACOBIAN_KEYS
 
 

@@ -18,12 +18,13 @@ Run this script after a change of output to rewrite the outputs in place::
     python docs/update_examples.py --check    # only report the examples that differ (exit 1)
 
 An output that still matches its page is left alone (so its ``...`` stay). Otherwise the new output
-is written; where the page had the same number of lines, each line with a ``...`` that still
-matches is kept, timings are written as ``... s``, and the script says which examples lost a
-``...`` so that it can be put back by hand.
+is written, keeping the page's ``...`` lines wherever they still match (the page's lines are
+aligned with the new ones by difflib), timings written as ``... s``; the script says which examples
+lost a ``...`` so that it can be put back by hand.
 """
 
 import contextlib
+import difflib
 import doctest
 import io
 import os
@@ -164,11 +165,27 @@ def expected_code(expected):
     return 2 if any("error:" in line for line in expected) else 0
 
 
+def _keep_markers(old, new):
+    """The new output with the page's ``...`` lines kept where they still match (difflib
+    alignment of the page's lines with the new ones); None when that does not match."""
+    out = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        olds, news = old[i1:i2], new[j1:j2]
+        if tag == "equal" or (tag == "replace" and matches(olds, news)):
+            out += olds
+        elif tag == "replace" and len(olds) == len(news):
+            out += [o if "..." in o and matches([o], [n]) else n for o, n in zip(olds, news)]
+        elif tag in ("replace", "insert"):
+            out += news
+        else:                                        # "delete": a "..." that now stands for nothing
+            out += [o for o in olds if o.strip() == "..."]
+    return out if matches(out, new) else None
+
+
 def _merge(old, new):
     """New output lines, keeping the page's ``...`` where they still match; timings as ``...``."""
-    if len(old) == len(new):
-        out = [o if "..." in o and matches([o], [n]) else n for o, n in zip(old, new)]
-    else:
+    out = _keep_markers(old, new) if any("..." in line for line in old) else None
+    if out is None:
         out = list(new)
     for i, line in enumerate(out):
         if "..." not in line:

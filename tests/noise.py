@@ -10,16 +10,36 @@ Distances (KS). ``compare`` gives two scales for the KS distance of ``trials`` p
 ``ks_scale`` = 1.2 √(log n₊)/(n √T), the rigidity scale of one random matrix plus its O(1/n)
 finite-size bias, and ``ks_split`` (T ≥ 2), half the two-sample KS between the two halves of the
 trials, a data-driven estimate of everything that varies from trial to trial. For Gram matrices of
-one or several layers the rigidity scale dominates; deep Jacobians also carry fluctuations of order
-1/√N common to a whole matrix (the layer variances q_l of a finite network and, for ReLU-like f,
-the number of active units are random), which only ``ks_split`` sees. The noise of a comparison is
-therefore :func:`ks_noise` = max(``ks_scale``, ``ks_split``), and agreement means
-``ks < KS_NOISE_MAX * ks_noise``. ``benchmarks/noise_null.py`` measures the distribution of
-``ks / ks_noise`` over many seeds for every kind of sample the tests draw (the law right); its
-largest value over 1 600 comparisons was 3.7 (table in that script), so :data:`KS_NOISE_MAX` = 6
-leaves a false-alarm probability well below :data:`ALPHA` (the upper tail falls off faster than
-exponentially: from the q99 to the maximum the ratio grows by less than 1).
-A wrong law must land *outside* that band (:func:`assert_ks_disagrees`), so a check is two-sided.
+one or several layers (with or without bias) the rigidity scale dominates; deep Jacobians also
+carry fluctuations of order 1/√N common to a whole matrix (the layer variances q_l of a finite
+network and, for ReLU-like f, the number of active units are random), which only ``ks_split``
+sees. The noise of a comparison is therefore :func:`ks_noise` = max(``ks_scale``, ``ks_split``),
+and agreement means ``ks < bound * ks_noise``.
+
+The bounds come from the null distribution of ``ks / ks_noise``, measured by
+``benchmarks/noise_null.py`` over 200 seeds for every kind of sample the tests draw (same models,
+sizes and trials; the law right). Measured (mean, q99, max over 200 seeds):
+
+* Marchenko–Pastur, c = 0.5 and 2, n = 150 and 600, T = 4: mean 1.0, q99 1.37, max 1.50;
+* one layer (tanh, centred ReLU, x²/2 + x at T = 1; ReLU with atom, |x| at T = 2): mean 0.9–1.7,
+  q99 1.25–2.25, max 1.47–2.41;
+* several layers (tanh 2, ReLU 3; n0 = 300, T = 2): mean 1.1–2.1, q99 1.44–2.82, max 1.48–2.89;
+* bias (tanh, σb = 1, n0 = 400, T = 2): mean 1.14, q99 2.13, max 2.55;
+* Jacobians, tanh L = 4 and 16, N = 200, T = 2: mean 1.1–1.2, q99 2.50–2.88, max 2.78–3.26;
+* Jacobian, ReLU L = 1 (continuous part given the observed atom), T = 2: mean 0.71, max 2.47;
+* Jacobian, Haar-orthogonal weights, tanh L = 4, T = 2: mean 1.20, q99 3.31, max 4.44.
+
+The upper tails fall off by a decade of probability per 0.2–0.3 (Gram) and 0.8–1.3 (Jacobian:
+``ks_split`` from one trial against another is itself noisy) of the ratio beyond the q99.
+Extrapolating those tails, :data:`KS_NOISE_MAX` = 4 (Gram matrices) and
+:data:`KS_NOISE_MAX_JACOBIAN` = 5 are exceeded by a right law with probability below
+:data:`ALPHA` for every kind (the worst, Haar-orthogonal weights: ~5e-4). Larger models with a heavy
+fourth cumulant ((x² − 1)/√2, x³ − 3x) have an O(1/n) bias of ~4 scales that does not shrink
+relative to the scale: their law is right, their samplers slow; the tests use milder activations
+for the same features (|x| for θ2 = 0).
+A wrong law must land *outside* the same band (:func:`assert_ks_disagrees`), so a check is
+two-sided; for ReLU/hard-tanh Jacobians deeper than 1 the continuous part near 0 is thinned by
+the rank deficit beyond the noise (null ratios 2–6), and their tests compare moments instead.
 
 Moments. ``moment_se`` is the spread across trials; the sample moments also carry an O(1/n)
 finite-size bias that it does not contain (the docs' "compare moments at two sizes"). Two sizes
@@ -41,17 +61,21 @@ import math
 import numpy as np
 from scipy import stats
 
-__all__ = ["ALPHA", "KS_NOISE_MAX", "MP_RATIO_BAND", "ks_noise", "ks_in_noise", "assert_ks_agrees",
-           "assert_ks_disagrees", "z_bound", "extrapolated_moment_z", "assert_moments_agree",
-           "jacobian_trials", "jacobian_atom_law", "AtomAt"]
+__all__ = ["ALPHA", "KS_NOISE_MAX", "KS_NOISE_MAX_JACOBIAN", "MP_RATIO_BAND", "ks_noise",
+           "ks_in_noise", "assert_ks_agrees", "assert_ks_disagrees", "z_bound",
+           "extrapolated_moment_z", "assert_moments_agree", "jacobian_trials", "jacobian_atom_law",
+           "AtomAt"]
 
 #: false-alarm probability per check, at a seed drawn at random, for a correct code
 ALPHA = 1e-3
-#: agreement bound for ks / ks_noise (benchmarks/noise_null.py: maximum 3.7 over 1 600 seeds)
+#: agreement bound for ks / ks_noise, Gram matrices (null maximum 2.89 over 2 400 comparisons)
 KS_NOISE_MAX = 4.0
+#: agreement bound for ks / ks_noise, Jacobians (null maximum 4.44 over 800 comparisons)
+KS_NOISE_MAX_JACOBIAN = 5.0
 #: null band of ks / ks_scale and w1 / w1_scale for Marchenko-Pastur samples, the calibration of
-#: the documented scales themselves (benchmarks/noise_null.py)
-MP_RATIO_BAND = (0.4, 2.5)
+#: the documented scales themselves (benchmarks/noise_null.py: 0.55 to 1.50 over 800 comparisons,
+#: sd 0.15)
+MP_RATIO_BAND = (0.3, 2.5)
 
 
 def ks_noise(c):
@@ -64,13 +88,13 @@ def ks_in_noise(c):
     return c.ks / ks_noise(c)
 
 
-def assert_ks_agrees(c, *context):
-    assert c.ks < KS_NOISE_MAX * ks_noise(c), (context, ks_in_noise(c), c)
+def assert_ks_agrees(c, *context, bound=KS_NOISE_MAX):
+    assert c.ks < bound * ks_noise(c), (context, ks_in_noise(c), c)
 
 
-def assert_ks_disagrees(c, *context):
+def assert_ks_disagrees(c, *context, bound=KS_NOISE_MAX):
     """A wrong law: the distance is outside the band a right one stays in."""
-    assert c.ks > KS_NOISE_MAX * ks_noise(c), (context, ks_in_noise(c), c)
+    assert c.ks > bound * ks_noise(c), (context, ks_in_noise(c), c)
 
 
 def z_bound(dof, checks=1, alpha=ALPHA):

@@ -261,3 +261,30 @@ def test_printed_layer_system_reduces_to_the_quartic(capsys):
     quartic = paper_quartic(ph, ps, eta, zeta)
     assert sp.rem(sp.Poly(eliminated, G), sp.Poly(quartic, G)).is_zero
     assert sp.Poly(eliminated, G).degree() >= 4
+
+
+def test_jacobian_hardtanh_decimal_probabilities(capsys):
+    # f'^2 of hard-tanh at q* takes 0 and 1 with probabilities erf(1/sqrt(2 q*)) (decimals here)
+    out = run_json(capsys, "hardtanh(x)", "--jacobian", "--depth", "2", "--sigma-w", "1.1",
+                   "--sigma-b", "0.1", "--check")
+    assert out["degree"] == 3 and float(out["check"]["residual"]) < 1e-13
+
+
+def test_notebook_display_and_digits():
+    """Models, laws and equations typeset themselves; an mp result prints the digits it carries
+    (not the 17 of the global mp.dps = 15)."""
+    import mpmath
+
+    from nrmt.models.one_layer import OneLayer
+    from nrmt.plotting import parameter_text
+
+    model = OneLayer("x**2 + x - 1", phi="1/2", psi=2)
+    assert "x^{2} + x - 1" in model._repr_latex_() and "G^{" in model._repr_latex_()
+    law = model.law(dps=30)
+    assert repr(law).startswith("OneLayerLaw(phi=1/2, psi=2") and "dps=30" in repr(law)
+    assert "G^{" in law._repr_latex_()
+    value = law.support[-1][1]                        # the upper edge, to 30 digits
+    assert mpmath.mp.dps == 15
+    digits = repr(value).split("'")[1].replace("0.", "", 1).lstrip("0")
+    assert len(digits) >= 28, repr(value)
+    assert "$f(x) = x^{2} + x - 1$" in parameter_text({"model": "x**2 + x - 1", "phi": 0.5})

@@ -10,6 +10,7 @@ import doctest
 import importlib
 import os
 import pkgutil
+import re
 
 import pytest
 
@@ -60,3 +61,26 @@ def test_doctests(name):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{result.failed} doctest(s) failed in {name} (see the output above)"
+
+
+_LONG_FLOAT = re.compile(r"(?<![\w'\"])-?\d+\.\d{7,}(?:e[-+]?\d+)?(?![\w'\"])")
+#: a source that rounds, or computes in mpmath (the same digits on every CPU)
+_ROUNDED = ("round(", "nstr(", "str(", "format(", "f\"", "f'", "isclose", "allclose", "mpmath",
+            "with_digits(")
+
+
+def test_doctests_print_floats_rounded():
+    """No float equality in doctests: a numpy array of floats, or a bare float with many digits,
+    is printed through rounding (``round``, ``np.round``, ``mpmath.nstr``, a format) or comes from
+    mpmath, so that the last bit of a float64 result (which differs between CPUs and BLAS builds)
+    is not compared."""
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    bad = []
+    for name, module in MODULES.items():
+        for test in finder.find(module, name):
+            for ex in test.examples:
+                rounded = any(r in ex.source for r in _ROUNDED)
+                floats_array = "array(" in ex.want and "." in ex.want
+                if (floats_array or _LONG_FLOAT.search(ex.want)) and not rounded and "mpf(" not in ex.want:
+                    bad.append(f"{test.name}: {ex.source.strip()} -> {ex.want.strip()}")
+    assert not bad, "doctests comparing unrounded floats:\n" + "\n".join(bad)

@@ -1,14 +1,14 @@
 """Monte Carlo: squared singular values of sampled Jacobians against the limit law.
 
-Tolerances are in units of compare()'s noise scales (tests/noise.py): KS below ``KS_NOISE_MAX``
+Tolerances are in units of compare()'s noise scales (tests/noise.py). KS: below ``KS_NOISE_MAX_JACOBIAN``
 times max(ks_scale, ks_split) — the trials are kept as blocks so that compare() sees their spread,
-which for Jacobians includes the O(1/√N) fluctuations of the layer variances — and taken above the
-float64 floor (1e-20 max; the *count* below it is still right). For ReLU and hard-tanh the
-finite-N atom is max_l Z_l / N with Z_l ~ Binomial(N, p) (rank J = min_l rank D_l), above the
-limit p by O(√(log L / N)) (deep.md, pitfall 2): the atom is tested against that exact law and the
-continuous part against the limit law carrying that atom. At depth 16 the rank deficit distorts the
-continuous part near 0 by more than the noise for ReLU; there the moments are checked instead
-(extrapolated from two sizes, in standard errors), with tanh covering the depth-16 KS.
+which for Jacobians includes the O(1/√N) fluctuations of the layer variances — taken above the
+float64 floor (1e-20 max; the *count* below it is still right). Laws with an atom at 0 (ReLU,
+hard-tanh): rank J = min_l rank D_l, rank D_l = N − Z_l with Z_l ~ Binomial(N, p), so the finite-N
+atom is max_l Z_l / N, above the limit p by O(√(log L / N)) (deep.md, pitfall 2): it is tested
+against that exact law; at depth 1 the continuous part is compared with the law carrying the
+observed atom; deeper, where the rank deficit also thins the continuous part near 0 by more than
+the KS noise, the moments are compared instead, extrapolated from two sizes (standard errors).
 Universality (Pastur & Slavin): Gaussian, Rademacher, uniform and Student-t weights give the same
 law; Haar-orthogonal weights a different one, told apart in the same noise units.
 """
@@ -22,83 +22,100 @@ from scipy import stats
 from nrmt.models.jacobian import Jacobian
 from nrmt.numerics.compare import compare
 from nrmt.numerics.jacobian_sampling import ks_above_floor, sample_jacobian
-from noise import (ALPHA, AtomAt, assert_ks_agrees, assert_ks_disagrees, assert_moments_agree,
-                   jacobian_atom_law, jacobian_trials, z_bound)
+from noise import (ALPHA, KS_NOISE_MAX_JACOBIAN, AtomAt, assert_ks_agrees, assert_ks_disagrees,
+                   assert_moments_agree, jacobian_atom_law, jacobian_trials, z_bound)
+
+BOUND = dict(bound=KS_NOISE_MAX_JACOBIAN)
 
 N, TRIALS = 200, 2
 TANH = ("tanh", "1.29922096680185", "0.195041536887065")      # critical, q* = 1/2
 RELU = ("relu", "1.4142135623730950", "0")                     # critical
 
-CASES = [
-    # activation, sigma_w, sigma_b, depth
+KS_CASES = [
+    # activation, sigma_w, sigma_b, depth: laws without an atom
     (*TANH, 1),
     (*TANH, 4),
     (*TANH, 16),
     ("tanh", "1.5", "0.2236", 4),                               # chaotic, chi = 1.09
-    (*RELU, 1),
+]
+
+ATOM_CASES = [
+    # laws with an atom at 0: the finite-N rank deficit moves mass into the atom
     (*RELU, 4),
     ("relu", "1.5811388300841898", "0", 4),                     # chi = 1.25
     ("hard_tanh(x)", "1.08935", "0.24420", 4),                  # critical, q* = 1/2
+    (*RELU, 16),
 ]
 
 
-def _target(model, law, n):
-    """The law to compare with: the limit law, with the finite-N atom where there is one."""
-    if law.atom == 0:
-        return law, None
-    mean, sd = jacobian_atom_law(n, float(law.atom), model.depth)
-    return AtomAt(law, mean), (mean, sd)
+def _jacobian(spec, depth, **kw):
+    f, sw, sb = spec[:3]
+    return Jacobian(f, depth, sw, sb, **kw)
 
 
-@pytest.mark.parametrize("f,sw,sb,L", CASES, ids=[f"{c[0]}-L{c[3]}-sw{c[1][:4]}" for c in CASES])
+@pytest.mark.parametrize("f,sw,sb,L", KS_CASES, ids=[f"{c[0]}-L{c[3]}-sw{c[1][:4]}" for c in KS_CASES])
 def test_monte_carlo_agreement_gaussian_and_rademacher(f, sw, sb, L):
     model = Jacobian(f, L, sw, sb)
     law = model.law()
-    target, atom = _target(model, law, N)
     for entries, seed in (("gaussian", 1), ("rademacher", 2)):
         sample, floor = jacobian_trials(model, N, TRIALS, seed, entries)
-        c = compare(sample, target, moments=0, floor=floor)
-        assert_ks_agrees(c, entries)
-        if atom is not None:
-            # the fraction below the floor: the finite-N atom plus the law's mass below the floor
-            expected = float(target(np.array([floor]))[0])
-            z = (c.atom_sample - expected) / (atom[1] / math.sqrt(TRIALS))
-            assert abs(z) < stats.norm.isf(ALPHA / 2), (entries, c.atom_sample, expected, z)
+        assert_ks_agrees(compare(sample, law, moments=0, floor=floor), entries, **BOUND)
     # the floor is honest: values below it are counted, and deep products do put mass there
-    assert floor > 0 and 0 <= c.atom_sample < 1
+    assert floor > 0
 
 
-def test_relu_depth_16_moments_from_two_sizes():
-    # rank J = min_l rank D_l moves mass into the atom at finite N; the moments of J J^T have a
-    # plain 1/N expansion, so extrapolation from N and 2N removes their bias
-    model = Jacobian(RELU[0], 16, *RELU[1:])
+def test_relu_depth_1_atom_and_continuous_part():
+    # J = D W: rank N - Z with Z ~ Bin(N, 1/2) exactly (signs of W x iid for Gaussian W); the
+    # continuous part is compared with the law carrying the observed atom (its own test: the atom)
+    model = _jacobian(RELU, 1)
+    law = model.law()
+    mean, sd = jacobian_atom_law(N, 0.5, 1)
+    for entries, seed in (("gaussian", 1), ("rademacher", 2)):
+        sample, floor = jacobian_trials(model, N, TRIALS, seed, entries)
+        atom = float(np.mean(sample < floor))
+        assert_ks_agrees(compare(sample, AtomAt(law, atom), moments=0, floor=floor), entries, **BOUND)
+        if entries == "gaussian":
+            assert abs(atom - mean) < stats.norm.isf(ALPHA / 2) * sd / math.sqrt(TRIALS), (atom, mean)
+
+
+@pytest.mark.parametrize("f,sw,sb,L", ATOM_CASES, ids=[f"{c[0]}-L{c[3]}-sw{c[1][:4]}" for c in ATOM_CASES])
+def test_laws_with_an_atom_moments_from_two_sizes(f, sw, sb, L):
+    # rank J = min_l rank D_l: at finite N the atom is max_l Z_l / N, above the limit by
+    # O(sqrt(log L / N)), and the continuous part near 0 is thinned by more than the KS noise. The
+    # moments of J J^T have a plain 1/N expansion: extrapolated from N and 2N, they are compared
+    # in standard errors (Student-t bound)
+    model = Jacobian(f, L, sw, sb)
     law = model.law()
     theory = [float(m) for m in law.moments(4)]
-    small = compare(model.sample(100, trials=8, rng=21), law, moments=4, trials=8)
-    large = compare(model.sample(200, trials=8, rng=22), law, moments=4, trials=8)
+    rng = np.random.default_rng(20 + L)
+    small = compare(model.sample(N // 2, trials=8, rng=rng), law, moments=4, trials=8)
+    large = compare(model.sample(N, entries="rademacher", trials=8, rng=rng), law, moments=4, trials=8)
     assert_moments_agree(small, large, theory)
-    # (the atom's finite-N law is tested at depths 1 and 4, where the law's mass below the float64
-    # floor is negligible; at depth 16 the rank deficit also thins the continuous part near 0)
+    if f == "relu" and L <= 4:
+        # the finite-N atom of Gaussian weights: its exact law (the law's mass below the float64
+        # floor is negligible at this depth)
+        mean, sd = jacobian_atom_law(N // 2, 0.5, L)
+        assert abs(small.atom_sample - mean) < stats.norm.isf(ALPHA / 2) * sd / math.sqrt(8), \
+            (small.atom_sample, mean, sd)
 
 
 def test_universality_uniform_and_student_t():
-    model = Jacobian(TANH[0], 4, *TANH[1:])
+    model = _jacobian(TANH, 4)
     law = model.law()
     for entries, seed in (("uniform", 4), ("student-t:8", 5)):
         sample, floor = jacobian_trials(model, N, TRIALS, seed, entries)
-        assert_ks_agrees(compare(sample, law, moments=0, floor=floor), entries)
+        assert_ks_agrees(compare(sample, law, moments=0, floor=floor), entries, **BOUND)
 
 
 def test_orthogonal_weights_give_a_different_law():
-    iid = Jacobian(TANH[0], 4, *TANH[1:])
-    orth = Jacobian(TANH[0], 4, *TANH[1:], weights="orthogonal")
+    iid, orth = _jacobian(TANH, 4), _jacobian(TANH, 4, weights="orthogonal")
     sample, floor = jacobian_trials(orth, N, TRIALS, 3)
-    assert_ks_agrees(compare(sample, orth.law(), moments=0, floor=floor))     # its own law
-    assert_ks_disagrees(compare(sample, iid.law(), moments=0, floor=floor))   # not the iid one
+    assert_ks_agrees(compare(sample, orth.law(), moments=0, floor=floor), **BOUND)     # its own law
+    assert_ks_disagrees(compare(sample, iid.law(), moments=0, floor=floor), **BOUND)   # not the iid one
 
 
 def test_ks_above_floor_is_compares_distance():
-    model = Jacobian(TANH[0], 16, *TANH[1:])
+    model = _jacobian(TANH, 16)
     law = model.law()
     s = model.sample(N, trials=TRIALS, rng=6)
     c = compare(s, law, moments=0, trials=TRIALS)                  # floor read from the sample

@@ -95,8 +95,11 @@ def jacobian_equation(activation, depth, sigma_w, sigma_b=0, weights="iid", dps=
     sw2 = sp.nsimplify(model.sigma_w ** 2) if model.sigma_w.is_Float else model.sigma_w ** 2
     atoms = None
     if lam.is_discrete:
+        with mpmath.workdps(dps + 10):
+            numeric = lam._atom_mp()          # the probabilities to dps digits where not exact
         atoms = [(sp.nsimplify(v) if isinstance(v, sp.Float) else sp.sympify(v),
-                  _exact(p, dps + 10) if not isinstance(p, sp.Basic) else p) for v, p in lam.atoms]
+                  p if isinstance(p, sp.Basic) else _exact(pn, dps))
+                 for (v, p), (_, pn) in zip(lam.atoms, numeric)]
         layer_moments = [sp.Add(*[p * v ** k for v, p in atoms]) for k in range(1, 5)]
     else:
         layer_moments = [_exact(m, dps) for m in lam.moments(4, dps + 5)]
@@ -116,11 +119,19 @@ def jacobian_equation(activation, depth, sigma_w, sigma_b=0, weights="iid", dps=
     }]
     polynomial = None
     if atoms is not None:
-        psi_d2 = sp.Add(*[p * v * U / (1 - v * U) for v, p in atoms if v != 0])
-        num, den = sp.fraction(sp.together(psi_d2 - W))
-        zn, zd = sp.fraction(sp.together(z_of_u.subs(u, U) - Z))
+        # decimal probabilities stand as symbols p_i through the elimination and the choice of
+        # the factor (exact arithmetic), and are substituted at the end
+        probs = {sp.Symbol(f"p_{i}", positive=True): p for i, (v, p) in enumerate(atoms)
+                 if p.has(sp.Float)}
+        named = [(v, next((k for k, val in probs.items() if val is p), p)) for v, p in atoms]
+        psi_d2 = sp.Add(*[p * v * U / (1 - v * U) for v, p in named if v != 0])
+        num, _ = sp.fraction(sp.together(psi_d2 - W))
+        zn, _ = sp.fraction(sp.together(z_of_u.subs(u, U) - Z))
         res = sp.resultant(sp.expand(num), sp.expand(zn), U)
-        polynomial = display.Equation(_physical_factor(res, moments), (W, Z))
+        sym_moments = jeq.moments_exact(4, depth, weights, sw2,
+                                        [[sp.Add(*[p * v ** k for v, p in named]) for k in range(1, 5)]])
+        factor = _physical_factor(res, sym_moments)
+        polynomial = display.Equation(sp.expand(factor.subs(probs)), (W, Z))
     constants = {"q_star": None if mf["q_star"] is None else _exact(mf["q_star"], dps),
                  "chi": None if mf["chi"] is None else _exact(mf["chi"], dps),
                  "sigma_w2": sw2, "sigma_b": model.sigma_b}
