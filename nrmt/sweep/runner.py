@@ -132,7 +132,9 @@ def run_sweep(cases, out, *, workers=None, scheduler=None, resume=False, progres
                         message = _error_line(fut)
                         result.failed.append((case, message))
                         if log:
+                            bar.clear()  # the line goes above the bar, not through it
                             log(f"case {case.id} failed: {message}")
+                            bar.refresh()
                     fut.release()
                     bar.update(1)
             finally:
