@@ -53,6 +53,7 @@ WEIGHTS = ("iid", "orthogonal")
 _EPS_PATH = 1e-3
 _Z_MAX = 9.0
 _PANEL_NODES = 20
+_GRADED_NODES = 8
 
 
 def _to_arb(x):
@@ -226,13 +227,61 @@ class DerivativeLaw:
         sq = math.sqrt(float(self.q))
         return sorted(float(k) / sq for k in self.kinks if abs(float(k) / sq) < _Z_MAX)
 
+    def _zeros_float(self):
+        """Zeros of f'(sqrt(q) Z) in Z units on |Z| < Z_max (sign changes on a fine scan, refined
+        by bisection; exact zeros at scan points included), as floats."""
+        sq = math.sqrt(float(self.q))
+        fp = self.fprime.numpy_function()
+        z = np.linspace(-_Z_MAX, _Z_MAX, 4001)
+        with np.errstate(all="ignore"):
+            v = np.asarray(fp(sq * z), dtype=float) * np.ones_like(z)
+        out = list(z[v == 0])
+        for i in np.flatnonzero(np.sign(v[:-1]) * np.sign(v[1:]) < 0):
+            lo, hi, vlo = z[i], z[i + 1], v[i]
+            for _ in range(60):
+                mid = (lo + hi) / 2
+                vm = float(fp(np.array([sq * mid]))[0])
+                if vm == 0:
+                    lo = hi = mid
+                    break
+                if np.sign(vm) == np.sign(vlo):
+                    lo, vlo = mid, vm
+                else:
+                    hi = mid
+            out.append((lo + hi) / 2)
+        return sorted(out)
+
     def _nodes_float(self):
-        t, wts = np.polynomial.legendre.leggauss(_PANEL_NODES)
-        edges = np.unique(np.concatenate([np.arange(-_Z_MAX, _Z_MAX + 0.5, 1.0), self._splits()]))
+        """Composite Gauss–Legendre nodes and weights (Gaussian density included) in Z: unit
+        panels on :math:`|Z| \le Z_{max}`, split at the kinks, and geometrically graded panels
+        (ratio 4, down to :math:`10^{-13}`) towards each zero of f', where
+        :math:`\lambda \approx c (Z - Z_0)^2` and the law of :math:`\lambda` has a
+        :math:`\lambda^{-1/2}` singularity at 0 (sin, GELU): its mass near 0, which decides the
+        product law at small x, is then resolved (a unit panel misses it: the density at
+        :math:`x = 10^{-5}` of an orthogonal sin network came out 1e-14 instead of 55)."""
+        zeros = [z0 for z0 in self._zeros_float() if abs(z0) < _Z_MAX - 0.5]
+        graded = []
+        for z0 in zeros:
+            steps = 0.25 * 4.0 ** -np.arange(0, 21)
+            graded.extend(z0 + steps)
+            graded.extend(z0 - steps)
+            graded.append(z0)
+        edges = np.unique(np.concatenate([np.arange(-_Z_MAX, _Z_MAX + 0.5, 1.0), self._splits(),
+                                          np.array(graded, dtype=float)]))
         a, b = edges[:-1], edges[1:]
-        half, mid = (b - a) / 2, (a + b) / 2
-        z = (mid[:, None] + half[:, None] * t).ravel()
-        w = (half[:, None] * wts).ravel() * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        fine = np.zeros(a.size, dtype=bool)
+        for z0 in zeros:
+            fine |= (np.maximum(np.abs(a - z0), np.abs(b - z0)) <= 0.25 + 1e-12)
+        zs, ws = [], []
+        for mask, n in ((~fine, _PANEL_NODES), (fine, _GRADED_NODES)):
+            if not mask.any():
+                continue
+            t, wts = np.polynomial.legendre.leggauss(n)
+            half, mid = (b[mask] - a[mask]) / 2, (a[mask] + b[mask]) / 2
+            zs.append((mid[:, None] + half[:, None] * t).ravel())
+            ws.append((half[:, None] * wts).ravel())
+        z = np.concatenate(zs)
+        w = np.concatenate(ws) * np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
         return z, w
 
     # ------------------------------------------------------------------ mp psi
@@ -379,6 +428,28 @@ class DerivativeLaw:
                 return p
         return mpmath.mpf(0)
 
+    def infimum_is_zero(self):
+        r"""True when :math:`\inf \operatorname{supp} \lambda = 0`: an atom at 0, or f' with a
+        real zero (a sign change or an exact zero on a scan of :math:`|x| \le 40\sqrt q`), or
+        :math:`f'(x)^2 \to 0` as :math:`x \to \pm\infty` (sympy's limit)."""
+        if self.is_discrete:
+            return self.zero_mass() > 0
+        sq = math.sqrt(float(self.q))
+        fp = self.fprime.numpy_function()
+        with np.errstate(all="ignore"):
+            vals = fp(np.linspace(-40.0, 40.0, 8001) * sq)
+        vals = vals[np.isfinite(vals)]
+        if np.any(vals == 0) or (np.any(vals > 0) and np.any(vals < 0)):
+            return True
+        for side in (sympy.oo, -sympy.oo):
+            try:
+                lim = sympy.limit(self.fprime.expr ** 2, X, side)
+            except Exception:  # noqa: BLE001 - sympy cannot decide: not known to vanish
+                continue
+            if lim == 0:
+                return True
+        return False
+
     def same_as(self, other):
         return self.activation == other.activation and self.q == other.q
 
@@ -449,22 +520,23 @@ class JacobianLaw(Law):
                 "with orthogonal weights and L = 1, J J^T = sigma_w^2 D^2: its eigenvalue law is "
                 f"that of sigma_w^2 f'(sqrt(q) Z)^2, q = {float(dl.q):.6g} (no free product); the "
                 "free-product solver needs L >= 2 or iid weights")
+        point = []
+        for dl, m in self.groups:
+            law = dl.float_law()
+            values = law.values[law.weights > 0]
+            if not dl.is_discrete or len(set(values.tolist())) != 1:
+                break
+            point.append(float(values[0]) ** m)
+        if len(point) == len(self.groups):
+            value = sw2 ** self.depth * math.prod(point)
+            raise ValueError(f"with orthogonal weights and f'(sqrt(q_l) Z)^2 constant in every "
+                             f"layer, J J^T = {value:.6g} I: a point mass, no density")
         atom = self._orthogonal_nonzero_atom()
         if atom is not None:
             raise ValueError(
                 f"with orthogonal weights J J^T has an atom at x = {float(atom[0]):.6g} of mass "
                 f"{float(atom[1]):.6g} (Belinschi 2003: an atom where two factors' atom masses add "
                 "up to more than 1), besides its density; nrmt's laws carry atoms at 0 only")
-        point = []
-        for dl, m in self.groups:
-            law = dl.float_law()
-            values = law.values[law.weights > 0]
-            if not dl.is_discrete or len(set(values.tolist())) != 1:
-                return
-            point.append(float(values[0]) ** m)
-        value = sw2 ** self.depth * math.prod(point)
-        raise ValueError(f"with orthogonal weights and f'(sqrt(q_l) Z)^2 constant in every layer, "
-                         f"J J^T = {value:.6g} I: a point mass, no density")
 
     def _orthogonal_nonzero_atom(self):
         r"""The largest atom of :math:`\boxtimes_l \nu_l` away from 0, as (x, mass), or None.
@@ -554,10 +626,13 @@ class JacobianLaw(Law):
             zt = np.array([np.exp(-nl) / (1 + 1j * _EPS_PATH)])
             w, u, ok = fp._newton_float(zt, np.array([cur_w]), cur_u[None, :], maxiter=12)
             # Herglotz: Im G(zeta) < 0 for Im zeta > 0 (G = v / zeta); a step that lands on
-            # the conjugate root (across the cut at a support edge) is refused
+            # the conjugate root (across the cut at a support edge) is refused. Where the density
+            # is 0 (below the support, a gap) Im G on the ray is only eps_path |G| and rounds to
+            # either sign: a relative margin, or the path stalls there (it did at x = 5.7e-21)
             zeta = np.exp(nl) * (1 + 1j * _EPS_PATH)
+            g = w[0] / zeta
             good = ok[0] and abs(w[0] - cur_w) <= 0.5 * abs(cur_w) + 1e-12 and \
-                (w[0] / zeta).imag < 0
+                g.imag < 1e-9 * abs(g)
             if good:
                 cur_l, cur_w, cur_u = nl, w[0], u[0]
                 lx.append(cur_l)
@@ -569,6 +644,7 @@ class JacobianLaw(Law):
                 h /= 4
                 fails += 1
                 if fails > 30:
+                    self._path = (np.array(lx), np.array(W), np.array(U))
                     raise NoConvergence(f"Jacobian continuation stalled at x = {math.exp(cur_l):.6g}")
         self._path = (np.array(lx), np.array(W), np.array(U))
 
@@ -782,7 +858,7 @@ class JacobianLaw(Law):
                 d += f.multiplicity * (1 / (1 + w) - 1 / w + 1 / (u[j] * dp[0].real))
             return d
 
-        w = 1e-8 * fp.mean
+        w = 1e-8                  # w = psi(1/x) is dimensionless: the edge has w = O(1/L)
         u = np.array([w / f.mean for f in fp.laws])
         u = state(w, u)
         prev = (w, u, dlogz(w, u))
@@ -881,6 +957,21 @@ class JacobianLaw(Law):
         w_out, u_out = self._solve_real_float(np.array([x_out]))
         return lo, w_out[0], u_out[0]
 
+    def _reaches_zero(self):
+        r"""True when the support reaches 0, decided from the factors, not from a scan: with iid
+        weights (the Marchenko–Pastur factor MP(1) has 0 in its support) or when some layer's
+        :math:`\lambda_l` has :math:`\inf \lambda_l = 0` (an atom at 0, a zero of f', or
+        :math:`f' \to 0` at infinity). The bottom of the support of :math:`a^{1/2} b a^{1/2}` is at
+        most :math:`\lVert b\rVert` times that of :math:`a` (Loewner order), and so is that of
+        :math:`\mu_a \boxtimes \mu_b`; without an atom at 0 that bottom belongs to the continuous
+        part. With an atom at 0 the continuous part may start above 0 (ReLU, L = 1): scanned. A scan would see a super-exponentially small density
+        (e.g. tanh: :math:`\lambda` has a log-normal-like tail at 0) as a gap."""
+        if self._atom() > 0:
+            return False            # the atom holds the bottom of the spectrum: scan for a gap
+        if self.weights == "iid":
+            return True
+        return any(dl.infimum_is_zero() for dl, _ in self.groups)
+
     def _support(self):
         if self._edge is None:
             self._edge = self._edge_float()
@@ -891,7 +982,7 @@ class JacobianLaw(Law):
             # sigma_w^(2L) prod_l max(lambda_l) (orthogonal weights, lambda with a largest atom:
             # the density blows up there, e.g. the arcsine law of two free projections)
             hi = norm
-            low = self._lower_edge_float(float(hi))
+            low = None if self._reaches_zero() else self._lower_edge_float(float(hi))
             if low is None:
                 return [(mpmath.mpf(0), hi)]
             if self.is_float:
@@ -904,7 +995,7 @@ class JacobianLaw(Law):
         # transform), the float bisection's edges are kept: double precision, as before.
         try:
             hi = self._edge_mp(*self._edge)
-            low = self._lower_edge_float(float(hi))
+            low = None if self._reaches_zero() else self._lower_edge_float(float(hi))
             if low is None:
                 return [(mpmath.mpf(0), hi)]
             lo = self._edge_mp(low[1] - 1, low[2])
@@ -913,7 +1004,7 @@ class JacobianLaw(Law):
             if not self.is_float:
                 raise
         hi = mpmath.mpf(hi_float)
-        low = self._lower_edge_float(float(hi))
+        low = None if self._reaches_zero() else self._lower_edge_float(float(hi))
         return [(mpmath.mpf(0) if low is None else mpmath.mpf(low[0]), hi)]
 
     def _norm_edge_mp(self):
