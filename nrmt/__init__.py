@@ -85,6 +85,11 @@ _EXPORTS = {
     "certified_discriminant_roots": "nrmt.numerics.certified_density",
     "CertifiedOneLayer": "nrmt.numerics.certified_density",
     "NotCertifiableError": "nrmt.numerics.certified_constants",
+    # one verification case as a function; sweeps on Dask (issue 16)
+    "verify_case": "nrmt.verification",
+    "load_spec": "nrmt.sweep",
+    "run_sweep": "nrmt.sweep",
+    "sweep_report": "nrmt.sweep",
 }
 
 __all__ = ["__version__", "NrmtError", "ParseError", "NotIntegrableError", "NoConvergence",

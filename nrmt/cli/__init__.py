@@ -26,6 +26,7 @@ COMMANDS = [
     "isospectral",
     "equation",
     "ntk",
+    "sweep",
 ]
 
 
