@@ -191,7 +191,7 @@ def run_verify(args):
     with their limit laws; text or JSON, and a figure with ``--plot``."""
     import time
 
-    from nrmt.cli.verify import SAMPLE_DIGITS, _jsonable
+    from nrmt.verification import SAMPLE_DIGITS, _jsonable
 
     t0 = time.perf_counter()
     if args.depth is None or args.gamma is None:
