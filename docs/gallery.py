@@ -140,6 +140,18 @@ def precision():
     return fig
 
 
+@figure("ntk.png")
+def ntk():
+    """CK and NTK of a depth-2 tanh network (Fan-Wang): limit laws and sampled networks."""
+    from nrmt.kernel_plot import plot_kernels
+    from nrmt.models.ntk import NTK
+
+    model = NTK("tanh(x)", 2, [0.5, 1.2, 0.7])
+    v = model.verify(200, trials=3, rng=1, moments=2)
+    return plot_kernels(model.ck_law(), model.law(), ck_sample=v.sample.ck, ntk_sample=v.sample.ntk,
+                        title="tanh, L = 2, γ = (0.5, 1.2, 0.7): n = 200, 3 sampled networks")
+
+
 def make_all(outdir):
     """Draw every figure into ``outdir``; return ``[(file name, path), ...]``."""
     made = []

@@ -35,6 +35,7 @@ API_SECTIONS = [
     ("Equations", "nrmt.theory.equations", "theory/equations"),
     ("Numerics", "nrmt.numerics", "numerics"),
     ("Plotting", "nrmt", "nrmt"),
+    ("Sweeps on Dask", "nrmt.sweep", "nrmt/sweep"),
 ]
 _HERE = os.path.dirname(os.path.abspath(__file__))
 

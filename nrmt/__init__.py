@@ -75,12 +75,21 @@ _EXPORTS = {
     "chi": "nrmt.theory.mean_field",
     "length_map": "nrmt.theory.mean_field",
     "sample_jacobian": "nrmt.numerics.jacobian_sampling",
+    # NTK and conjugate kernel (issue 15)
+    "NTK": "nrmt.models.ntk",
+    "KernelLaw": "nrmt.numerics.ntk_law",
+    "sample_kernels": "nrmt.numerics.ntk_sampling",
     # certified results (issue 9)
     "certified_constants": "nrmt.numerics.certified_constants",
     "certified_density": "nrmt.numerics.certified_density",
     "certified_discriminant_roots": "nrmt.numerics.certified_density",
     "CertifiedOneLayer": "nrmt.numerics.certified_density",
     "NotCertifiableError": "nrmt.numerics.certified_constants",
+    # one verification case as a function; sweeps on Dask (issue 16)
+    "verify_case": "nrmt.verification",
+    "load_spec": "nrmt.sweep",
+    "run_sweep": "nrmt.sweep",
+    "sweep_report": "nrmt.sweep",
 }
 
 __all__ = ["__version__", "NrmtError", "ParseError", "NotIntegrableError", "NoConvergence",

@@ -175,7 +175,7 @@ def test_bad_input_exits_2(argv, message, capsys):
 
 
 def test_several_psi_are_parsed(capsys):
-    from nrmt.cli.verify import build_model, model_sizes
+    from nrmt.verification import build_model, model_sizes
     from nrmt.cli import build_parser
 
     args = build_parser().parse_args(["verify", "tanh(x)", "--phi", "1", "--psi", "0.5,2", "--n0", "100"])

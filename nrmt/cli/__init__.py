@@ -25,6 +25,8 @@ COMMANDS = [
     "criticality",
     "isospectral",
     "equation",
+    "ntk",
+    "sweep",
 ]
 
 

@@ -3,7 +3,7 @@
 ::
 
     nrmt table EXPR --phi P --psi Q [--sigma S] [--dps D] [--points N] [--format csv|json]
-               [--output FILE]
+               [--output FILE] [--workers N | --scheduler ADDRESS]
 
 The table lists ``x``, the density ``rho(x)`` (absolutely continuous part, the atom excluded) and the
 CDF ``F(x)`` (atom included) on the law's ``auto`` grid, which resolves the support edges and the
@@ -51,11 +51,20 @@ def register(subparsers):
                    help="csv (default; '#' header lines, then x,density,cdf) or json (one object)")
     p.add_argument("--output", "-o", metavar="FILE", type=output_path, default=None,
                    help="write to FILE instead of standard output")
+    engine = p.add_mutually_exclusive_group()
+    engine.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help="spread the CDF integrals over a local Dask cluster of N worker "
+                        "processes (the same file, byte for byte)")
+    engine.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="spread them over the Dask cluster at ADDRESS (tcp://HOST:PORT)")
     p.set_defaults(func=run)
 
 
-def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS):
+def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS, integrals=None):
     """The table as a dict of decimal strings (the JSON object ``nrmt table --format json`` prints).
+
+    ``integrals``: how the CDF's integrals are computed (:meth:`nrmt.numerics.law.Law.cdf`; on
+    Dask workers with :func:`nrmt.sweep.tables.dask_integrals`), the same digits either way.
 
     Keys: ``activation`` (the text given), ``expression`` (the parsed sympy form), ``phi``, ``psi``, ``sigma``, ``dps``, ``theta1``, ``theta2``, ``version``,
     ``support`` (list of ``[lo, hi]``), ``atom``, ``columns`` (``["x", "density", "cdf"]``),
@@ -81,7 +90,7 @@ def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS):
         with mpmath.workdps(dps + 10):
             x = [mpmath.mpf(v) for v in x_text]
     density = law.density_decimal(x_text)
-    cdf = law.cdf(x)
+    cdf = law.cdf(x, integrals=integrals)
     return {
         "activation": expr,
         "expression": str(as_activation(expr).expr),
@@ -142,7 +151,12 @@ def format_csv(table):
 def run(args):
     """Compute the table and write it (CSV or JSON) to standard output or ``--output``."""
     check_points(args.points, "--points")
-    table = build_table(args.expr, args.phi, args.psi, args.sigma, args.dps, args.points)
+    from nrmt.sweep.tables import dask_integrals
+
+    recipe = ("one-layer", args.expr, args.phi, args.psi, args.sigma, args.dps)
+    with dask_integrals(recipe, workers=args.workers, scheduler=args.scheduler) as integrals:
+        table = build_table(args.expr, args.phi, args.psi, args.sigma, args.dps, args.points,
+                            integrals=integrals)
     if args.output is None:
         stream, close = sys.stdout, False
     else:

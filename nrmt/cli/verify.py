@@ -18,26 +18,20 @@ strings; theory values with ``--dps`` digits), ``n0``, ``n1``, ``m``, ``trials``
 integers), ``entries``, ``model`` (the model's ``describe()``), ``seconds`` (wall-clock of the whole
 run), ``seconds_sampling``, ``plot`` (the file written or null).
 
-Extending (one small edit per model): :func:`build_model` turns the arguments into a model (a
-branch per model: bias, several layers, Jacobians), :func:`model_sizes` gives the sizes printed,
-and the model's own ``sample`` and ``law`` do the rest. This module computes no theory itself.
+The computation is :func:`nrmt.verification.verify_run` (``nrmt sweep`` runs the same function in
+Dask tasks); this module parses, calls it and formats.
 """
 
 import argparse
-import inspect
 import sys
-import time
 
-from nrmt.cli._common import (activation_from_args, add_dps, check_memory, decimal, emit_json,
-                              exact_list, exact_nonnegative, exact_positive, int_between,
-                              nonnegative_int, output_path, param_arg, positive_int)
+from nrmt.cli._common import (add_dps, emit_json, exact_list, exact_nonnegative, exact_positive,
+                              int_between, nonnegative_int, output_path, param_arg, positive_int)
+from nrmt.verification import (VERIFY_OPTIONS, build_model, check_resources, model_sizes, scales,
+                               verify_run)
 
 __all__ = ["register", "run", "build_model", "model_sizes", "build_result", "entries_arg",
            "check_resources"]
-
-#: significant digits of sampled statistics in the JSON (they carry Monte Carlo noise)
-SAMPLE_DIGITS = 8
-
 
 def entries_arg(text):
     """argparse type for ``--entries``: an entry-law spec (checked by ``entry_law``)."""
@@ -101,177 +95,33 @@ def register(subparsers):
                      help="input mean square (default: layers at the fixed point q*)")
     jac.add_argument("--weights", choices=("iid", "orthogonal"), default="iid",
                      help="iid weights (entries from --entries) or Haar-orthogonal")
+    ntk = p.add_argument_group("NTK and CK (--ntk): n = --n0 data points, network of depth "
+                               "--depth, gamma_l = n/d_l; against nrmt ntk's laws")
+    ntk.add_argument("--ntk", action="store_true",
+                     help="verify the NTK and CK spectra (needs --depth and --gamma)")
+    ntk.add_argument("--gamma", type=exact_list, default=None, metavar="G0,G1,...,GL",
+                     help="gamma_l = n/d_l for l = 0..L")
+    _add_input_spectrum(ntk)
     p.set_defaults(func=run)
 
 
-# ------------------------------------------------------------------ model
-def _activation(args):
-    return activation_from_args(args.expr, getattr(args, "param", []))
+def _add_input_spectrum(group):
+    from nrmt.cli.ntk import add_input_spectrum
 
-
-def _scales(args):
-    """(sigma_w, sigma_x) from --sigma / --sigma-w / --sigma-x."""
-    sw, sx, s = args.sigma_w, args.sigma_x, args.sigma
-    if s is not None:
-        if sw is not None and sx is not None:
-            raise ValueError("give --sigma or --sigma-w/--sigma-x, not all three")
-        if sw is not None:
-            return sw, s / sw
-        if sx is not None:
-            return s / sx, sx
-        return s, 1
-    return (1 if sw is None else sw), (1 if sx is None else sx)
-
-
-def build_model(args):
-    """The model named by the arguments (add one branch per model here).
-
-    Returns an object with ``law(dps)``, ``sample(n0, entries, trials, rng[, progress])`` and
-    ``describe()`` (the models of :mod:`nrmt.models`).
-    """
-    activation = _activation(args)
-    if getattr(args, "jacobian", False):
-        from nrmt.models.jacobian import Jacobian
-
-        if args.depth is None or args.sigma_w is None:
-            raise ValueError("--jacobian needs --depth and --sigma-w")
-        return Jacobian(activation, args.depth, args.sigma_w, sigma_b=args.sigma_b,
-                        q0=args.q0, weights=args.weights)
-    if args.phi is None or args.psi is None:
-        raise ValueError("--phi and --psi are required (unless --jacobian)")
-    sigma_w, sigma_x = _scales(args)
-    psi = args.psi
-    bias = getattr(args, "bias_sigma", 0.0) or 0.0
-    if len(psi) == 1 and not bias:
-        from nrmt.models.one_layer import OneLayer
-
-        return OneLayer(activation, phi=args.phi, psi=psi[0], sigma_w=sigma_w, sigma_x=sigma_x)
-    # several layers and/or a bias (engineer E): same conventions as sample_gram
-    if len(psi) == 1:
-        from nrmt.models.bias import Bias
-
-        return Bias(activation, args.phi, psi[0], bias, sigma_w=sigma_w, sigma_x=sigma_x)
-    from nrmt.models.layers import Layers
-
-    return Layers(activation, args.phi, list(psi), sigma_w=sigma_w, sigma_x=sigma_x, sigma_b=bias)
-
-
-def model_sizes(model, args):
-    """``{"n0", "n1", "m", "widths"}``: the matrix sizes sampled for ``--n0``."""
-    if hasattr(model, "sizes"):
-        return dict(model.sizes(args.n0))
-    from nrmt.numerics.sampling import widths_from_ratios
-
-    widths, m = widths_from_ratios(args.n0, args.phi, args.psi)
-    return {"n0": widths[0], "n1": widths[1] if len(widths) == 2 else widths[-1], "m": m,
-            "widths": widths}
-
-
-def check_resources(model, args, sizes):
-    """Refuse (before any computation) a run whose sampled matrices do not fit in memory."""
-    from nrmt.numerics.sampling import sample_memory
-
-    if getattr(args, "jacobian", False):
-        n = int(sizes["n0"])
-        # a few N x N float64 matrices (the product, the weights, the Gram) and the eigenvalues
-        need = 4 * 8 * n * n + 8 * n * args.trials
-    else:
-        need = sample_memory(sizes.get("widths", [sizes["n0"], sizes["n1"]]), int(sizes["m"]),
-                             args.trials)
-    check_memory(need, f"sampling {args.trials} matrices of these sizes (n0 = {sizes['n0']}, "
-                       f"n1 = {sizes['n1']}, m = {sizes['m']})")
-
-
-def _sample(model, args, progress):
-    kwargs = dict(entries=args.entries, trials=args.trials, rng=args.seed)
-    try:
-        accepts = "progress" in inspect.signature(model.sample).parameters
-    except (TypeError, ValueError):
-        accepts = False
-    if accepts:
-        kwargs["progress"] = progress
-    return model.sample(args.n0, **kwargs)
-
-
-def _describe(model):
-    if not hasattr(model, "describe"):
-        return None
-    d = model.describe()
-    return _jsonable(d)
-
-
-def _jsonable(obj):
-    import numbers
-
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if obj is None or isinstance(obj, (bool, str, int)):
-        return obj
-    if isinstance(obj, numbers.Number) or hasattr(obj, "__float__"):
-        try:
-            return decimal(obj, 15)
-        except TypeError:
-            return str(obj)
-    return str(obj)
+    add_input_spectrum(group)
 
 
 def build_result(args, progress=False):
-    """Run the verification; return (result dict for JSON, sample, law, comparison)."""
-    from nrmt.numerics.compare import compare
-
-    t0 = time.perf_counter()
-    model = build_model(args)
-    sizes = model_sizes(model, args)
-    check_resources(model, args, sizes)
-    law = model.law(dps=15)
-    t1 = time.perf_counter()
-    sample = _sample(model, args, progress)
-    t_sampling = time.perf_counter() - t1
-    cmp = compare(sample, law, moments=args.moments, trials=args.trials)
-    # the theory's moments at the working precision, printed with the digits the law delivers
-    # (rounded once; with a bias about 8 digits)
-    digits = getattr(model, "digits", None)
-    theory_dps = args.dps if digits is None else min(args.dps, digits)
-    theory_law = law if args.dps <= 15 else model.law(dps=args.dps)
-    moments_theory = theory_law.moments_mp(args.moments) if args.moments else []
-    seconds = time.perf_counter() - t0
-
-    def sample_dec(v):
-        return None if v is None else decimal(float(v), SAMPLE_DIGITS)
-
-    result = {
-        "ks": sample_dec(cmp.ks),
-        "ks_scale": sample_dec(cmp.ks_scale),
-        "ks_ratio": sample_dec(cmp.ks_ratio),
-        "ks_split": sample_dec(cmp.ks_split),
-        "w1": sample_dec(cmp.w1),
-        "w1_scale": sample_dec(cmp.w1_scale),
-        "moments_theory": [decimal(v, theory_dps) for v in moments_theory],
-        "moments_sample": [sample_dec(v) for v in cmp.moments_sample],
-        "moment_se": None if cmp.moment_se is None else [sample_dec(v) for v in cmp.moment_se],
-        "atom_theory": decimal(law.atom_mp, min(15, theory_dps)),
-        "atom_sample": sample_dec(cmp.atom_sample),
-        "n0": int(sizes["n0"]),
-        "n1": int(sizes["n1"]),
-        "m": int(sizes["m"]),
-        "widths": [int(w) for w in sizes.get("widths", [sizes["n0"], sizes["n1"]])],
-        "trials": int(args.trials),
-        "seed": args.seed,
-        "entries": args.entries,
-        "activation": args.expr,
-        "model": _describe(model),
-        "dps": args.dps,
-        "seconds": round(seconds, 3),
-        "seconds_sampling": round(t_sampling, 3),
-        "plot": None,
-    }
-    return result, sample, law, cmp, model
+    """Run the verification (:func:`nrmt.verification.verify_run`); return (result dict for JSON,
+    sample, law, comparison, model)."""
+    options = {name: getattr(args, "expr" if name == "activation" else name)
+               for name in VERIFY_OPTIONS}
+    run = verify_run(progress=progress, **options)
+    return run.result, run.sample, run.law, run.comparison, run.model
 
 
 def _params(args, result):
-    sigma_w, sigma_x = _scales(args)
+    sigma_w, sigma_x = scales(args)
     psi = None if args.psi is None else [float(p) for p in args.psi]
     params = {"model": args.expr, "phi": None if args.phi is None else float(args.phi),
               "psi": None if psi is None else (psi[0] if len(psi) == 1 else psi)}
@@ -286,6 +136,10 @@ def _params(args, result):
 
 def run(args):
     """Entry point of ``nrmt verify``; returns the exit code."""
+    if getattr(args, "ntk", False):
+        from nrmt.cli.ntk import run_verify
+
+        return run_verify(args)
     progress = not args.json and not args.no_progress and sys.stderr.isatty()
     result, sample, law, cmp, model = build_result(args, progress=progress)
     if args.plot:

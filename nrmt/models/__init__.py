@@ -1,6 +1,6 @@
 """Models as a user sees them: activation + parameters -> constants, equation, law, sampler.
 
-One module per model (one layer, bias, several layers, Jacobian); each ends in a Law from
+One module per model (one layer, bias, several layers, Jacobian, NTK and CK); each ends in a Law from
 :mod:`nrmt.numerics.law`.
 """
 
