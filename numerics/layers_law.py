@@ -262,6 +262,24 @@ class _System:
         return u
 
 
+
+def _advance(U, t, res, dt, act, ok, Un, tn, rn):
+    """One step of a batched adaptive continuation, in place: the active points ``act`` whose
+    step was accepted (``ok``) move to ``Un`` at ``tn`` and lengthen their step (x1.5, at most
+    0.25); the rejected ones halve it, and a point whose step cannot shrink further (< 1e-7) is
+    abandoned with an infinite residual (the caller retries it or reports nan)."""
+    acc = act[ok]
+    U[:, acc] = Un[:, ok]
+    t[acc] = tn[ok]
+    res[acc] = rn[ok]
+    dt[acc] = np.minimum(dt[acc] * 1.5, 0.25)
+    rej = act[~ok]
+    dt[rej] = dt[rej] / 2
+    dead = rej[dt[rej] < 1e-7]
+    if dead.size:
+        t[dead] = 1.0
+        res[dead] = np.inf
+
 def _newton_float(system, u, z, iters=40, tol=1e-14):
     """Damped Newton on all points at once; returns (u, residual norm)."""
     n, N = system.size, z.size
@@ -427,19 +445,7 @@ class LayersLaw(Law):
                 kb = sys.size - 1
                 if kb not in top:
                     ok &= Un[kb].imag >= -1e-9 * np.abs(Un[kb])
-            acc = act[ok]
-            U[:, acc] = Un[:, ok]
-            t[acc] = tn[ok]
-            res[acc] = rn[ok]
-            dt[acc] = np.minimum(dt[acc] * 1.5, 0.25)
-            rej = act[~ok]
-            dt[rej] = dt[rej] / 2
-            # a point whose step cannot shrink further is abandoned (nan residual: the caller
-            # retries it or reports nan)
-            dead = rej[dt[rej] < 1e-7]
-            if dead.size:
-                t[dead] = 1.0
-                res[dead] = np.inf
+            _advance(U, t, res, dt, act, ok, Un, tn, rn)
         else:
             res[t < 1.0] = np.inf
         if y == 0:   # the boundary value itself: Newton on the real axis from the last point

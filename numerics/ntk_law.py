@@ -46,7 +46,7 @@ import numpy as np
 
 from nrmt.numerics.free import free_product_moments, moments_from_s_series, mp_s_series
 from nrmt.numerics.law import Law
-from nrmt.numerics.layers_law import _newton_float, _newton_mp
+from nrmt.numerics.layers_law import _advance, _newton_float, _newton_mp
 from nrmt.theory.equations import ntk as eq
 from nrmt.theory.errors import NoConvergence
 
@@ -453,17 +453,7 @@ class KernelLaw(Law):
                 move = np.max(np.abs(Un - U[:, act]) / (1 + np.abs(U[:, act])), axis=0)
                 ok = (rn < 1e-9) & np.isfinite(m) & (m.imag >= -1e-9 * np.abs(m)) & (move < 0.25)
                 ok &= np.all(Un.imag >= -1e-9 * np.abs(Un), axis=0)
-            acc = act[ok]
-            U[:, acc] = Un[:, ok]
-            t[acc] = tn[ok]
-            res[acc] = rn[ok]
-            dt[acc] = np.minimum(dt[acc] * 1.5, 0.25)
-            rej = act[~ok]
-            dt[rej] = dt[rej] / 2
-            dead = rej[dt[rej] < 1e-7]
-            if dead.size:
-                t[dead] = 1.0
-                res[dead] = np.inf
+            _advance(U, t, res, dt, act, ok, Un, tn, rn)
         else:
             res[t < 1.0] = np.inf
         if y == 0:
