@@ -24,6 +24,7 @@ Usage::
     python benchmarks/atlas.py --slice fast         # the slice the test suite runs
     python benchmarks/atlas.py --family jacobian --dps 15 --timeout 120
     python benchmarks/atlas.py --workers 2          # cases as Dask tasks on a LocalCluster
+    python benchmarks/atlas.py --family density --depth 2 --sample 40 --seed 1   # a random sample
 
 It prints one line per case and the counts: cases run / passed / refused / failed, with timing.
 """
@@ -338,6 +339,13 @@ def main(argv=None):
     p.add_argument("--family", choices=["all", "density", "jacobian"], default="all")
     p.add_argument("--dps", type=int, action="append", help="only these dps (repeatable)")
     p.add_argument("--activation", action="append", help="only these activations (repeatable)")
+    p.add_argument("--depth", type=int, action="append", help="only these depths (repeatable)")
+    p.add_argument("--sigma-b", action="append",
+                   help="only these bias values, as in the case ids: 0, 0.5, 1.5, bias (repeatable)")
+    p.add_argument("--weights", choices=["iid", "orthogonal"], help="only these Jacobian weights")
+    p.add_argument("--sample", type=int, metavar="K",
+                   help="a uniform random sample of K of the selected cases (with --seed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
     p.add_argument("--timeout", type=float, default=300, help="seconds per case (default 300)")
     p.add_argument("--workers", type=int, default=0, help="run cases as Dask tasks on N workers")
     p.add_argument("--json", metavar="FILE", help="write every outcome to FILE")
@@ -355,6 +363,17 @@ def main(argv=None):
         cases = [c for c in cases if c.dps in args.dps]
     if args.family != "all":
         cases = [c for c in cases if c.family == args.family]
+    if args.depth:
+        cases = [c for c in cases if c.depth in args.depth]
+    if args.sigma_b:
+        cases = [c for c in cases if c.sigma_b in args.sigma_b]
+    if args.weights:
+        cases = [c for c in cases if c.family != "jacobian" or c.weights == args.weights]
+    selected = len(cases)
+    if args.sample is not None and args.sample < selected:
+        pick = np.random.default_rng(args.seed).choice(selected, size=args.sample, replace=False)
+        cases = [cases[i] for i in sorted(pick)]
+    print(f"atlas: {len(cases)} of {selected} selected cases", flush=True)
 
     t0 = time.perf_counter()
     outcomes = []
