@@ -962,6 +962,7 @@ class Law:
             for (a, b), m in zip(sup, counts):
                 if a == 0:
                     # geometric towards the hard edge for the first third, cosine clustering after
+                    m = max(m, 4)   # a short interval at 0 still gets both parts
                     g = max(2, m // 3)
                     first = b * mpmath.mpf(10) ** (-6)
                     pts += [first * (b / (4 * first)) ** (mpmath.mpf(j) / g) for j in range(g)]
