@@ -66,6 +66,7 @@ from nrmt.theory.errors import NoConvergence, NrmtError
 __all__ = ["AlgebraicLaw"]
 
 _ALPHA = 0.03          # certified nearest-root step: alpha = beta * gamma below this
+_SEP = 4.0            # a corrector step is accepted only below 1/_SEP of the distance to the other roots
 _H_MIN = 1e-3          # smallest log-step before falling back to all roots
 _MAX_STEPS = 2000
 _CHUNK = 8192
@@ -202,9 +203,10 @@ def _certified_newton(A, g0, gp, its=5):
 
     ``g0`` is the root at the previous point, ``gp`` the predicted root at the new point
     (coefficients ``A``). Newton runs from ``gp``. Returns (g, ok): ``ok`` where Newton has
-    converged to a root g, every other root lies farther than 2 |g - gp| from g (Fujiwara's lower
-    bound on the roots of the deflated polynomial shifted to g), so g is the root nearest to the
-    prediction, and the correction is at most half the predicted move (the step is small enough
+    converged to a root g, every other root lies farther than ``_SEP`` |g - gp| from g (Fujiwara's
+    lower bound on the roots of the deflated polynomial shifted to g), so g is the root nearest to
+    the prediction with a margin (a margin of 2 let a long last step into a narrow bulk land on a
+    real root: sigmoid, phi = 0.5, psi = 0.05, lost its second bulk), and the correction is at most half the predicted move (the step is small enough
     for the linear prediction: a root running away, like G ~ atom/z, is never overtaken by
     another that merely happens to be nearer after a long step).
     """
@@ -226,7 +228,7 @@ def _certified_newton(A, g0, gp, its=5):
         rmin = 1.0 / (2.0 * bound)  # every other root is at least this far from g
         conv = np.abs(step) <= 1e-7 * np.abs(g)
         corr = np.abs(g - gp)
-        ok = (conv & np.isfinite(g) & (2.0 * corr < rmin)
+        ok = (conv & np.isfinite(g) & (_SEP * corr < rmin)
               & (corr <= 0.5 * np.abs(gp - g0) + 1e-7 * np.abs(g)))
     return g, ok
 

@@ -203,3 +203,23 @@ def test_monte_carlo_networks(act, phi, psi):
     t1, t2 = (float(v) for v in model.thetas())
     wrong = OneLayerLaw(phi, psi, t1, 0 if t2 > 0 else t1)
     assert_ks_disagrees(compare(sample, wrong, moments=0, trials=2))
+
+
+def test_narrow_second_bulk_is_found():
+    """sigmoid at phi = 0.5, psi = 0.05: besides the atom 0.9 and the main bulk, a narrow bulk near
+    0.0039-0.0099. The continuation used to jump to a real root in one long last step and lose it
+    (mass 0.95). Independent checks: total mass 1, and the narrow bulk holds mass psi = n0/n1, the
+    share a sample puts there exactly (n0 eigenvalues in every trial, a rank count)."""
+    model = OneLayer("sigmoid(x)", 0.5, 0.05)
+    law = model.law()
+    assert abs(law.mass() - 1) <= 1e-12
+    assert law.atom == pytest.approx(0.9, abs=1e-15)
+    assert len(law.support) == 2
+    (a, b), (c, _) = law.support
+    assert 0.003 < a < b < 0.011 < c and law.density((a + b) / 2) > 1
+    narrow = law.cdf((b + c) / 2) - law.cdf(a / 2)
+    assert abs(narrow - 0.05) <= 1e-12
+    n0, trials = 40, 3
+    ev = np.asarray(model.sample(n0, trials=trials, rng=5)).reshape(trials, -1)
+    for e in ev:
+        assert np.count_nonzero((e > a / 2) & (e < (b + c) / 2)) == n0
