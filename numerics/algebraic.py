@@ -647,6 +647,17 @@ class AlgebraicLaw(Law):
             g = mpmath.conj(g)
         return mpmath.mpc(g)
 
+    def _predict_mp(self, z0, z1, g):
+        """:meth:`_predict` in mpmath (linear in w = 1/z: exact for G = a/z + b); ``None`` where
+        the derivative vanishes."""
+        tab = self._tab_mp()
+        A, Ad = self._coeffs(tab, z0), self._coeffs_dz(tab, z0)
+        _, pg = _horner2(A, g)
+        pz, _ = _horner2(Ad, g)
+        if pg == 0:
+            return None
+        return g - pz / pg * ((z1 - z0) * z0 / z1)
+
     def _continue_mp(self, z):
         """Scalar continuation in mpmath (for points the float path cannot represent)."""
         x, yt = z.real, z.imag
@@ -658,7 +669,9 @@ class AlgebraicLaw(Law):
             g = 1 / mpmath.mpc(x, y)
         g = self._newton_mp(self._mp_coeffs(mpmath.mpc(x, y)), g)
         h = mpmath.mpf("0.7")
-        tiny_y = mpmath.mpf(2) ** (-mpmath.mp.prec) * (abs(x) + s)
+        # below this height the last step goes to the axis: relative to |x| itself (a point a
+        # hair from 0, next to an atom, has structure at the scale of x, not of the support)
+        tiny_y = mpmath.mpf(2) ** (-mpmath.mp.prec) * (abs(x) if x != 0 else s)
         for _ in range(20 * mpmath.mp.prec + 1000):
             if y <= yt:
                 break
@@ -668,7 +681,13 @@ class AlgebraicLaw(Law):
             elif ynew < tiny_y or (x != 0 and ynew < mpmath.mpf(10) ** -4 * abs(x)):
                 ynew = mpmath.mpf(0)
             A = self._mp_coeffs(mpmath.mpc(x, ynew))
-            if self._alpha_mp(A, g) < _ALPHA:
+            gp = self._predict_mp(mpmath.mpc(x, y), mpmath.mpc(x, ynew), g)
+            if gp is not None and self._alpha_mp(A, gp) < _ALPHA and \
+                    abs(gp - g) <= 0.5 * abs(gp) + abs(g):
+                g2 = self._newton_mp(A, gp)
+                g = g2 if g2 is not None else self._nearest_mp(A, gp)
+                y, h = ynew, min(h * mpmath.mpf("1.5"), 3)
+            elif self._alpha_mp(A, g) < _ALPHA:
                 g2 = self._newton_mp(A, g)
                 g = g2 if g2 is not None else self._nearest_mp(A, g)
                 y, h = ynew, min(h * mpmath.mpf("1.5"), 3)

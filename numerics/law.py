@@ -406,15 +406,38 @@ class Law:
                 continue
             else:
                 todo.append(i)
-        gs = self._mp_many([mpmath.mpc(xs[i]) for i in todo], dps)
+        zs = [mpmath.mpc(xs[i]) for i in todo]
+        gs = self._interior_checked(zs, self._mp_many(zs, dps), dps)
         for i, g in zip(todo, gs):
             res[i] = max(mpmath.mpf(0), -g.imag / mpmath.pi)
         return res
+
+    def _interior_checked(self, zs, gs, dps):
+        """Points strictly inside the support where the seeded solve returned a real G (a real root
+        next to the physical pair: e.g. a float seed a hair from a hard edge at 0 beside an atom,
+        where the pair is closer than float resolution) are solved again without a seed (the
+        continuation from far away, verified at two precisions)."""
+        out = list(gs)
+        for i, (z, g) in enumerate(zip(zs, gs)):
+            if not g.imag < 0:
+                out[i] = self._mp_point(z, None, dps)
+        return out
 
     def _density_float_raw(self, x):
         """-Im G(x + i0)/pi at float points strictly inside the support (quadrature nodes)."""
         g = self._float_path(np.asarray(x, dtype=float).astype(complex))
         return np.maximum(0.0, -g.imag / np.pi)
+
+    def _density_float_nodes(self, x):
+        """(rho, absolute error bound or None) at float quadrature nodes strictly inside the support:
+        the raw float path, with the bound where the law gives one (:meth:`_stieltjes_float_checked`)."""
+        cls = type(self)
+        if cls._stieltjes_float_checked is Law._stieltjes_float_checked and \
+                cls._stieltjes_float_error is Law._stieltjes_float_error:
+            return self._density_float_raw(x), None
+        g, err = self._stieltjes_float_checked(np.asarray(x, dtype=float).astype(complex))
+        rho = np.maximum(0.0, -np.asarray(g).imag / np.pi)
+        return rho, (None if err is None else np.asarray(err, dtype=float) / np.pi)
 
     def _density_points_mp(self, xs, a, b, dps=None, seeds=None):
         """Density at mp points of [a, b] (inside one support interval), verified to ``dps``
@@ -426,11 +449,12 @@ class Law:
         a, b = self.support_mp[k]
         dps = self._dps + 4 if dps is None else dps
         if seeds is None:
-            inner = [x for x in xs if a < x < b]
-            gs = iter(self._mp_many([mpmath.mpc(x) for x in inner], dps))
+            inner = [mpmath.mpc(x) for x in xs if a < x < b]
+            gs = iter(self._interior_checked(inner, self._mp_many(inner, dps), dps))
         else:
             pairs = [(x, s) for x, s in zip(xs, seeds) if a < x < b]
-            gs = iter(self._mp_many([mpmath.mpc(x) for x, _ in pairs], dps, np.array([s for _, s in pairs])))
+            inner = [mpmath.mpc(x) for x, _ in pairs]
+            gs = iter(self._interior_checked(inner, self._mp_many(inner, dps, np.array([s for _, s in pairs])), dps))
         out = []
         for x in xs:
             if a < x < b:
@@ -456,7 +480,7 @@ class Law:
             g, err = self._stieltjes_float_checked(z)
             rho = np.maximum(0.0, -g.imag / np.pi)
             if err is not None:
-                bad = ~(err / np.pi <= 0.5 * 10.0 ** (-self._dps) * rho)
+                bad = ~(err / np.pi <= 0.5 * 10.0 ** (-self._dps) * rho) | ~(rho > 0)
                 if np.any(bad):
                     xs = [mpmath.mpf(float(v)) for v in x[idx][bad]]
                     rho[bad] = [float(v) for v in self._density_mp(xs, self._dps)]
@@ -1091,7 +1115,17 @@ def _tanh_sinh_float(law, a, b, weight):
         x = np.where(left <= 0.5, a + (b - a) * left, b - (b - a) * right)
         keep = (x > a) & (x < b) & (w > 0)
         x, w = x[keep], w[keep]
-        f = law._density_float_raw(x)
+        f, err = law._density_float_nodes(x)
+        if err is not None:
+            # nodes whose float density is not good to ~15 digits (e.g. next to a hard edge at 0
+            # beside an atom, where Im G is a tiny fraction of Re G ~ atom/x) are recomputed on
+            # the mp path, unless even their error bound makes the term negligible
+            err = np.where(np.isfinite(err), err, np.inf)
+            mag0 = np.sum(np.abs(w * f))
+            bad = (err > 1e-15 * f) & (w * (f + err) > 1e-18 * max(mag0, 1e-300))
+            if np.any(bad):
+                f = f.copy()
+                f[bad] = [float(v) for v in law._density_mp([mpmath.mpf(float(v)) for v in x[bad]], law.dps)]
         if weight is not None:
             f = f * weight(x)
         return (b - a) * np.sum(w * f), (b - a) * np.sum(np.abs(w * f))
