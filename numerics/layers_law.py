@@ -800,6 +800,59 @@ ho\,(b-a)` to the integral; it is taken as 0 instead of being solved at a
         return memo[key].copy()
 
     def _moments(self, k):
+        """The raw moments: without bias by the exact moment recursion
+        (:meth:`_moments_recursion`), with a bias by Cauchy's formula (:meth:`_moments_cauchy`)."""
+        if all(p.w.size == 1 and p.mp_average is not None for p in self.profiles):
+            return self._moments_recursion(k)
+        return self._moments_cauchy(k)
+
+    def _moments_recursion(self, k):
+        r"""The moments without bias, exactly (to the working precision) from the layer constants.
+
+        :math:`B_\ell` is a sample covariance matrix (dimension m, :math:`n_\ell` samples,
+        :math:`\gamma_\ell = m/n_\ell`) with population law :math:`H_\ell = s^2 + c^2\sigma_w^2
+        B_{\ell-1}` (module docstring). Expanding Silverstein's equation
+        :math:`m(z) = \int dH(t)/(t(1-\gamma-\gamma z m(z)) - z)` (Silverstein & Bai, J.
+        Multivariate Anal. 54 (1995), Thm. 1.1) in :math:`w = 1/z` gives the explicit recursion
+
+        .. math:: m_k = \sum_{j=1}^{k} h_j\, [w^{k-j}]\, u(w)^j,\qquad
+                  u(w) = 1 + \gamma\sum_{i\ge1} m_i w^i,
+
+        with :math:`h_j` the moments of :math:`H_\ell` (binomial in those of :math:`B_{\ell-1}`;
+        :math:`H_0 = \delta_{\sigma_x^2}`). The nonzero eigenvalues of :math:`M` are those of
+        :math:`\frac{n_L}{m}B_L`, so :math:`m_k(M) = \gamma_L^{1-k} m_k(B_L)`. No integral, no
+        solve: as exact as the constants (:math:`c^2 = \theta_2/q`, :math:`s^2 = \theta_1 -
+        \theta_2` at the working precision, or exact zeros)."""
+        def mp_exact(v):
+            return _to_mp(v)
+
+        def sample_cov(h, gamma):
+            m = []
+            for kk in range(1, k + 1):
+                u = [mpmath.mpf(1)] + [gamma * mi for mi in m]    # u truncated at degree kk-1
+                acc = mpmath.mpf(0)
+                power = [mpmath.mpf(1)]                            # u^0
+                for j in range(1, kk + 1):
+                    power = _series_mul(power, u, kk - j)
+                    acc += h[j] * power[kk - j]
+                m.append(acc)
+            return m
+
+        sw2 = mp_exact(self.sigma_w) ** 2
+        sx2 = mp_exact(self.sigma_x) ** 2
+        gam = [mp_exact(g) for g in self._gammas_exact]
+        moms = sample_cov([sx2 ** j for j in range(k + 1)], gam[0])
+        for l, prof in enumerate(self.profiles, start=1):
+            c2 = prof.mp_average(lambda c2, s2: c2)
+            s2 = prof.mp_average(lambda c2, s2: s2)
+            lower = [mpmath.mpf(1)] + moms
+            h = [sum((mpmath.binomial(j, r) * s2 ** (j - r) * (c2 * sw2) ** r * lower[r]
+                      for r in range(j + 1)), mpmath.mpf(0)) for j in range(k + 1)]
+            moms = sample_cov(h, gam[l])
+        gL = gam[-1]
+        return [gL ** (1 - j) * mj for j, mj in enumerate(moms, start=1)]
+
+    def _moments_cauchy(self, k):
         r"""The moments by Cauchy's formula on a circle around the whole law,
         :math:`m_j = \frac1{2\pi i}\oint z^j G(z)\,dz` on :math:`|z - b/2| = b` (b the top
         edge; the support and the atom lie in :math:`|z - b/2| \le b/2`), by the trapezoid rule
@@ -834,6 +887,15 @@ ho\,(b-a)` to the integral; it is taken as 0 instead of being solved at a
     def _scale(self):
         sup = self._support_float()
         return max([b for _, b in sup] + [self._float_scale()])
+
+
+def _series_mul(a, b, deg):
+    """Product of two truncated power series (coefficient lists), kept to degree ``deg``."""
+    out = [mpmath.mpf(0)] * (deg + 1)
+    for i, ai in enumerate(a[:deg + 1]):
+        for j, bj in enumerate(b[:deg + 1 - i]):
+            out[i + j] += ai * bj
+    return out
 
 
 def _newton_mp(system, u, z, iters=200):

@@ -179,6 +179,12 @@ class Layers:
         ``theta2`` (averaged over the bias when σ_b > 0), ``theta2_over_theta1`` (Fan–Wang's b²)."""
         if dps <= 15:
             rows = [(d["q"], d["theta1"], d["theta2"]) for d in self._float_layers()]
+            if float(self.sigma_b) == 0:
+                # exact facts (parity, an affine f) override the quadrature: θ2 = 0 stays 0 and
+                # θ2 = θ1 stays equal at every layer (issue 12, point 1), never a tolerance
+                facts = self._mp_layers(15)
+                rows = [(q, t1, 0.0 if f["theta2_zero"] else (t1 if f["linear"] else t2))
+                        for (q, t1, t2), f in zip(rows, facts)]
         else:
             rows = []
             for d in self._mp_layers(dps):
