@@ -75,10 +75,10 @@ class OneLayerLaw(AlgebraicLaw):
         ps = check_ratio("psi", psi)
         t1 = check_ratio("theta1", theta1)
         t2 = exact_parameter(theta2, "theta2", nonnegative=True)
-        diff = sp.nsimplify(t1 - t2) if (t1 - t2).is_number and not (t1 - t2).is_Rational else t1 - t2
-        if diff.is_negative or float(t1 - t2) < -1e-300:
+        sign = eqs.exact_sign(t1 - t2)  # decided exactly (no float tolerance, no simplify)
+        if sign < 0:
             raise ValueError(f"theta2 must be <= theta1, got theta1={theta1}, theta2={theta2}")
-        self.linear = bool(sp.simplify(t1 - t2) == 0)
+        self.linear = sign == 0
         self.params = {"phi": ph, "psi": ps, "theta1": t1, "theta2": t2}
         eq = eqs.equation(ph, ps, t1, t2)
         rows = []
