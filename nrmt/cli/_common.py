@@ -27,6 +27,8 @@ __all__ = [
     "real_list",
     "expression_number",
     "param_arg",
+    "parameter_arg",
+    "add_engine",
     "point_list",
     "nonnegative_point_list",
     "grid_spec",
@@ -220,6 +222,40 @@ def param_arg(text):
     return name, expression_number()(value)
 
 
+#: names a symbolic parameter may not take (the variables of the derived equations)
+_RESERVED = {"G", "z", "x", "w", "u", "beta"}
+
+
+def parameter_arg(nonnegative=False, allow_list=False):
+    """argparse type factory: a number, exact fraction or symbol name (kept exact / symbolic),
+    through :func:`nrmt.theory.exact.exact_parameter`; a comma list with ``allow_list``."""
+
+    def one(text):
+        import sympy
+
+        from nrmt.theory.exact import exact_parameter
+
+        try:
+            value = exact_parameter(text, "value", positive=not nonnegative,
+                                    nonnegative=nonnegative, symbols=True)
+        except (TypeError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc).replace("value ", "", 1)) from None
+        bad = sorted(s.name for s in value.free_symbols if s.name in _RESERVED)
+        if bad:
+            raise argparse.ArgumentTypeError(f"the name {bad[0]!r} is reserved (the equation's "
+                                             f"variables); choose another symbol name")
+        assumption = {"nonnegative": True} if nonnegative else {"positive": True}
+        return value.xreplace({s: sympy.Symbol(s.name, **assumption) for s in value.free_symbols})
+
+    def parse(text):
+        if not allow_list:
+            return one(text)
+        return [one(t) for t in _items(text)]
+
+    parse.__name__ = "number or symbol"
+    return parse
+
+
 def _decimal_point(text):
     """A point: validated as a finite decimal, kept as its text."""
     _fraction(text)
@@ -275,6 +311,15 @@ def output_path(text):
     if not existed:
         os.remove(path)
     return path
+
+
+def add_engine(parser, workers_help, scheduler_help):
+    """Add the mutually exclusive ``--workers N`` / ``--scheduler ADDRESS`` options (where Dask
+    runs the work) shared by the commands that spread work over processes."""
+    engine = parser.add_mutually_exclusive_group()
+    engine.add_argument("--workers", type=positive_int, default=None, metavar="N", help=workers_help)
+    engine.add_argument("--scheduler", metavar="ADDRESS", default=None, help=scheduler_help)
+    return engine
 
 
 def add_dps(parser, default=15):

@@ -18,7 +18,7 @@ import csv
 import io
 import sys
 
-from nrmt.cli._common import (add_dps, check_points, decimal, decimal_list, emit_json,
+from nrmt.cli._common import (add_dps, add_engine, check_points, decimal, decimal_list, emit_json,
                               exact_positive, output_path, positive_int)
 
 __all__ = ["register", "run", "build_table", "format_csv", "DEFAULT_POINTS"]
@@ -51,12 +51,9 @@ def register(subparsers):
                    help="csv (default; '#' header lines, then x,density,cdf) or json (one object)")
     p.add_argument("--output", "-o", metavar="FILE", type=output_path, default=None,
                    help="write to FILE instead of standard output")
-    engine = p.add_mutually_exclusive_group()
-    engine.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                        help="spread the CDF integrals over a local Dask cluster of N worker "
-                        "processes (the same file, byte for byte)")
-    engine.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="spread them over the Dask cluster at ADDRESS (tcp://HOST:PORT)")
+    add_engine(p, "spread the CDF integrals over a local Dask cluster of N worker "
+               "processes (the same file, byte for byte)",
+               "spread them over the Dask cluster at ADDRESS (tcp://HOST:PORT)")
     p.set_defaults(func=run)
 
 
