@@ -67,8 +67,6 @@ def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS, integral
     ``support`` (list of ``[lo, hi]``), ``atom``, ``columns`` (``["x", "density", "cdf"]``),
     ``x``, ``density``, ``cdf`` (lists of decimal strings with ``dps`` significant digits).
     """
-    import mpmath
-
     from nrmt import __version__
     from nrmt.models.one_layer import OneLayer
     from nrmt.theory.activations import as_activation
@@ -81,13 +79,8 @@ def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS, integral
     # exactly those decimals, so that every row can be re-computed from the text alone (the law
     # chooses the path that keeps the density right at the decimal, next to an edge too).
     x_text = decimal_list(law.grid(points), dps)
-    if dps <= 15:
-        x = [float(v) for v in x_text]
-    else:
-        with mpmath.workdps(dps + 10):
-            x = [mpmath.mpf(v) for v in x_text]
     density = law.density_decimal(x_text)
-    cdf = law.cdf(x, integrals=integrals)
+    cdf = law.cdf_decimal(x_text, integrals=integrals)
     return {
         "activation": expr,
         "expression": str(as_activation(expr).expr),
