@@ -514,7 +514,12 @@ def dumps_indented(obj, indent=2):
                 return "[]"
             inner = "\n" + " " * (indent * (level + 1))
             if all(type(item) is str for item in v):
-                body = ("," + inner).join(map(encode_basestring_ascii, v))
+                flat = "".join(v)
+                if flat.isascii() and flat.isprintable() and '"' not in flat and "\\" not in flat:
+                    # printable ASCII without quote or backslash: json's encoding only adds quotes
+                    body = '"' + ('",' + inner + '"').join(v) + '"'
+                else:
+                    body = ("," + inner).join(map(encode_basestring_ascii, v))
             else:
                 body = ("," + inner).join(enc(item, level + 1) for item in v)
             return "[" + inner + body + "\n" + " " * (indent * level) + "]"

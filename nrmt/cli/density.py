@@ -268,7 +268,12 @@ def _num(v):
 
 def _dec_densities(values, dps):
     """The densities as decimals (a float64 array formatted in one pass), ``inf`` at a hard edge."""
-    return ["inf" if v == float("inf") else text for v, text in zip(_as_list(values), decimal_list(values, dps))]
+    texts = decimal_list(values, dps)
+    inf = float("inf")
+    for i, v in enumerate(_as_list(values)):
+        if v == inf:
+            texts[i] = "inf"
+    return texts
 
 
 def run(args):
