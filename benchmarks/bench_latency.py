@@ -8,8 +8,9 @@ Prints, each as a ratio to its baseline:
 2. time to the first number, ``nrmt density tanh|relu --phi 0.5 --psi 2 --x 0.5``, against the
    bare ``python -c "import numpy, scipy, sympy, mpmath, flint"`` (goal <= 1.5x);
 3. the marginal cost per point of ``nrmt density tanh ... --grid 0.001:2:N --json`` (the
-   difference of N and N/100 points over the points added) against the Python API's
-   ``law.density(x)`` per point on the same N points (goal <= 1.5x);
+   difference of N and N/100 points over the points added; as processes, and in this
+   process) against the Python API's ``law.density(x)`` and ``law.density_decimal(texts)`` per
+   point on the same N points (goal <= 1.5x);
 4. ``nrmt constants tanh --dps 300`` (and ``--dps 1000``) against the bare python-flint
    integral E tanh(Z)^2 at that precision (``acb.integral``, one process; goal <= 5x at dps 300),
    and ``nrmt table tanh --phi 0.5 --psi 2 --dps 300 --points 200`` (goal: under a minute).
@@ -103,6 +104,26 @@ def api_per_point(n, repeat=3):
     return best
 
 
+def cli_in_process(n, n0, repeat=3):
+    """The CLI's marginal seconds per point measured inside this process (``nrmt.cli.main`` with
+    standard output captured): the same work as the process runs without their start-up noise,
+    which on a loaded machine dominates the difference of two process timings."""
+    import contextlib
+    import io
+
+    from nrmt.cli import main as cli
+
+    def once(points):
+        with contextlib.redirect_stdout(io.StringIO()):
+            t0 = time.perf_counter()
+            cli(["density", "tanh", "--phi", "0.5", "--psi", "2", "--json", "--grid",
+                 f"0.001:2:{points}"])
+            return time.perf_counter() - t0
+
+    once(n0)
+    return min(once(n) - once(n0) for _ in range(repeat)) / (n - n0)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
@@ -143,6 +164,9 @@ def main(argv=None):
               f"{cli / api:5.2f}x (goal <= 1.5x)")
         print(f"  API law.density_decimal (texts)   {api_dec * 1e6:7.2f} us/point: CLI ratio "
               f"{cli / api_dec:5.2f}x (the same computation as the CLI)")
+        inproc = cli_in_process(n, n0, args.repeat)
+        print(f"  CLI in this process {inproc * 1e6:7.2f} us/point: ratio {inproc / api:5.2f}x to "
+              f"law.density, {inproc / api_dec:5.2f}x to law.density_decimal")
     else:
         print("  CLI timed out")
 
