@@ -8,11 +8,19 @@ Prints, each as a ratio to its baseline:
 2. time to the first number, ``nrmt density tanh|relu --phi 0.5 --psi 2 --x 0.5``, against the
    bare ``python -c "import numpy, scipy, sympy, mpmath, flint"`` (goal <= 1.5x);
 3. the marginal cost per point of ``nrmt density tanh ... --grid 0.001:2:N --json`` (the
-   difference of N and N/100 points over the points added) against the Python API's
-   ``law.density(x)`` per point on the same N points (goal <= 1.5x);
+   difference of N and N/100 points over the points added; as processes, and in this
+   process) against the Python API's ``law.density(x)`` and ``law.density_decimal(texts)`` per
+   point on the same N points (goal <= 1.5x);
 4. ``nrmt constants tanh --dps 300`` (and ``--dps 1000``) against the bare python-flint
    integral E tanh(Z)^2 at that precision (``acb.integral``, one process; goal <= 5x at dps 300),
    and ``nrmt table tanh --phi 0.5 --psi 2 --dps 300 --points 200`` (goal: under a minute).
+
+Processes run with byte-code caching on (``PYTHONDONTWRITEBYTECODE`` removed from their
+environment) after one untimed run, as for an installed package: numpy, sympy etc. come with
+their ``.pyc`` files, so nrmt's own modules should too, or every start recompiles them (~0.2 s).
+The per-point cost of the CLI is compared with two Python calls on the same points: ``law.density``
+at the nearest floats (the fast float path) and ``law.density_decimal`` on the decimal texts (what
+the CLI computes: each value right to 15 digits at the decimal as written).
 
 ``--skip-slow`` leaves out item 4 (minutes on the landed main). Every command runs with a time
 limit (``--limit`` seconds); a command past it is reported as such, not waited for.
@@ -42,13 +50,21 @@ print(v.real.str(20))
 """
 
 
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(cmd, limit, repeat=1):
-    """Best wall-clock seconds of ``repeat`` runs of a process (None past ``limit``)."""
+    """Best wall-clock seconds of ``repeat`` runs of a process (None past ``limit``), after one
+    untimed run (byte-code caches written, files in the page cache)."""
+    try:
+        subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=ENV)
+    except subprocess.TimeoutExpired:
+        return None
     best = None
     for _ in range(repeat):
         t0 = time.perf_counter()
         try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=ENV)
         except subprocess.TimeoutExpired:
             return None
         dt = time.perf_counter() - t0
@@ -66,17 +82,46 @@ def show(label, t, base, goal=None):
     print(f"  {label:<58} {t:8.3f} s {ratio}" + (f"   (goal {goal})" if goal else ""))
 
 
-def api_per_point(n):
+def api_per_point(n, repeat=3):
+    """Seconds per point of ``law.density`` (floats) and ``law.density_decimal`` (the CLI's
+    decimal texts of the same grid), best of ``repeat``."""
     import numpy as np
 
+    from nrmt.cli.density import grid_points
     from nrmt.models.one_layer import OneLayer
 
-    law = OneLayer("tanh(x)", 0.5, 2).law()
-    x = np.linspace(0.001, 2, n)
+    law = OneLayer("tanh(x)", "0.5", 2).law()
+    texts = list(grid_points("0.001", "2", n, 15))
+    x = np.array([float(t) for t in texts])
     law.density(x[:100])
-    t0 = time.perf_counter()
-    law.density(x)
-    return (time.perf_counter() - t0) / n
+    law.density_decimal(texts[:100])
+    best = [float("inf"), float("inf")]
+    for _ in range(repeat):
+        for i, call in enumerate((lambda: law.density(x), lambda: law.density_decimal(texts))):
+            t0 = time.perf_counter()
+            call()
+            best[i] = min(best[i], (time.perf_counter() - t0) / n)
+    return best
+
+
+def cli_in_process(n, n0, repeat=3):
+    """The CLI's marginal seconds per point measured inside this process (``nrmt.cli.main`` with
+    standard output captured): the same work as the process runs without their start-up noise,
+    which on a loaded machine dominates the difference of two process timings."""
+    import contextlib
+    import io
+
+    from nrmt.cli import main as cli
+
+    def once(points):
+        with contextlib.redirect_stdout(io.StringIO()):
+            t0 = time.perf_counter()
+            cli(["density", "tanh", "--phi", "0.5", "--psi", "2", "--json", "--grid",
+                 f"0.001:2:{points}"])
+            return time.perf_counter() - t0
+
+    once(n0)
+    return min(once(n) - once(n0) for _ in range(repeat)) / (n - n0)
 
 
 def main(argv=None):
@@ -111,11 +156,17 @@ def main(argv=None):
     grid = ["density", "tanh", "--phi", "0.5", "--psi", "2", "--json", "--grid"]
     t_small = timed(NRMT + grid + [f"0.001:2:{n0}"], args.limit, args.repeat)
     t_big = timed(NRMT + grid + [f"0.001:2:{n}"], args.limit, args.repeat)
-    api = api_per_point(n)
+    api, api_dec = api_per_point(n, args.repeat)
     if t_small is not None and t_big is not None:
         cli = (t_big - t_small) / (n - n0)
-        print(f"  CLI {cli * 1e6:7.2f} us/point ({n0} -> {n} points), API law.density "
-              f"{api * 1e6:7.2f} us/point: ratio {cli / api:5.2f}x (goal <= 1.5x)")
+        print(f"  CLI {cli * 1e6:7.2f} us/point ({n0} -> {n} points)")
+        print(f"  API law.density (floats)          {api * 1e6:7.2f} us/point: CLI ratio "
+              f"{cli / api:5.2f}x (goal <= 1.5x)")
+        print(f"  API law.density_decimal (texts)   {api_dec * 1e6:7.2f} us/point: CLI ratio "
+              f"{cli / api_dec:5.2f}x (the same computation as the CLI)")
+        inproc = cli_in_process(n, n0, args.repeat)
+        print(f"  CLI in this process {inproc * 1e6:7.2f} us/point: ratio {inproc / api:5.2f}x to "
+              f"law.density, {inproc / api_dec:5.2f}x to law.density_decimal")
     else:
         print("  CLI timed out")
 

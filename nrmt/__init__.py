@@ -25,13 +25,6 @@ if not _os.path.isdir(_os.path.join(_here, "theory")) and _os.path.isfile(
 ):
     __path__.append(_root)  # type: ignore[name-defined]  # noqa: F821
 
-from importlib.metadata import PackageNotFoundError as _PNF, version as _version
-
-try:
-    __version__ = _version("nrmt")
-except _PNF:  # running from a source tree that is not installed
-    __version__ = "0.1.0"
-
 from nrmt.theory.errors import NoConvergence, NotIntegrableError, NrmtError, ParseError
 
 #: public name -> module that defines it
@@ -96,7 +89,20 @@ __all__ = ["__version__", "NrmtError", "ParseError", "NotIntegrableError", "NoCo
            *_EXPORTS]
 
 
+def _package_version():
+    # importlib.metadata costs ~0.1 s of start-up: read on first use of nrmt.__version__
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nrmt")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0.1.0"
+
+
 def __getattr__(name):
+    if name == "__version__":
+        value = globals()["__version__"] = _package_version()
+        return value
     try:
         target = _EXPORTS[name]
     except KeyError:

@@ -714,6 +714,21 @@ class Law:
                 vals = [self._cdf_mp(v) for v in xs]
         return self._out(vals, scalar)
 
+    def cdf_decimal(self, points, integrals=None):
+        """The distribution function at points written as decimals (as :meth:`density_decimal`,
+        the law reads them): the nearest floats on the float path, the decimals exactly at the
+        working precision on the mp path. ``integrals`` as in :meth:`cdf`.
+
+        Returns
+        -------
+        ndarray of float64 (``dps <= 15``) or list of mpf
+        """
+        texts = [p if isinstance(p, str) else str(p) for p in points]
+        if self.is_float:
+            return self.cdf(np.array([float(t) for t in texts], dtype=float), integrals=integrals)
+        with mpmath.workdps(self._dps + self.guard):
+            return self.cdf([mpmath.mpf(t) for t in texts], integrals=integrals)
+
     def _cdf_sweep(self, xs):
         """F at many points in one pass: each support interval is cut into panels on which the
         (mapped) density has a Chebyshev interpolant converged to the working digits

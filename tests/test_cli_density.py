@@ -114,3 +114,71 @@ def test_dps15_digits_at_exact_decimal_points_near_an_edge(capsys):
         out.append(json.loads(capsys.readouterr().out)["density"][0])
     with mpmath.workdps(40):
         assert out[0] == mpmath.nstr(mpmath.mpf(out[1]), 15)
+
+
+# --------------------------------------------------------------------------- grid points, JSON text
+def _grid_reference(a, b, n, digits):
+    """Independent reference: a + k (b - a)/(n - 1) in exact Fractions, rounded once (half even)
+    by the decimal module at `digits` significant digits."""
+    from decimal import ROUND_HALF_EVEN, Context, Decimal
+    from fractions import Fraction
+
+    ctx = Context(prec=digits, rounding=ROUND_HALF_EVEN)
+    fa, fb = Fraction(a), Fraction(b)
+    out = []
+    for k in range(n):
+        v = fa + (fb - fa) * k / (n - 1) if n > 1 else fa
+        out.append(ctx.divide(Decimal(v.numerator), Decimal(v.denominator)))
+    return out
+
+
+def test_zero_grid_point_prints_0(capsys):
+    """0 = -0.5 + 3 * (1/6) is a grid point although the step 1/6 has no finite decimal: it is
+    printed (and evaluated) as 0, at any dps (it once printed -2.0e-50)."""
+    for dps in ("15", "30"):
+        res = run_json(capsys, "--theta1", "1", "--theta2", "0.5", "--phi", "1", "--psi", "2",
+                       "--grid", "-0.5:0.5:7", "--dps", dps)
+        assert res["x"][3] == "0"
+        assert res["x"][0] == "-0.5" and res["x"][-1] == "0.5"
+
+
+def test_typed_decimals_are_kept(capsys):
+    """Points are the decimals typed (0.1, not its binary neighbour 0.1000000000000000055...)."""
+    res = run_json(capsys, "--theta1", "1", "--theta2", "0.5", "--phi", "1", "--psi", "2",
+                   "--x", "0.1,0.3,2.675", "--dps", "30")
+    assert res["x"] == ["0.1", "0.3", "2.675"]
+    res = run_json(capsys, "--theta1", "1", "--theta2", "0.5", "--phi", "1", "--psi", "2",
+                   "--grid", "-1:1:21", "--dps", "30")
+    assert res["x"][11] == "0.1" and res["x"][13] == "0.3" and res["x"][10] == "0"
+
+
+@pytest.mark.parametrize("dps", [3, 15, 30])
+def test_grid_points_are_the_exact_points_rounded_once(dps):
+    """Every grid point equals the exact rational a + k (b - a)/(n - 1) rounded once."""
+    import random
+    from decimal import Decimal
+
+    from nrmt.cli.density import grid_points
+
+    rng = random.Random(dps)
+    cases = [("0.001", "2", 999), ("-0.5", "0.5", 7), ("-123.456", "789.01", 301),
+             ("1e-7", "1e-3", 250), ("0", "1e20", 11), ("9.99999", "10.00001", 101)]
+    for _ in range(20):
+        a = Decimal(rng.randint(-10**6, 10**6)).scaleb(-rng.randint(0, 9))
+        b = a + Decimal(rng.randint(0, 10**7)).scaleb(-rng.randint(0, 9))
+        cases.append((str(a), str(b), rng.randint(1, 200)))
+    for a, b, n in cases:
+        got = grid_points(a, b, n, dps)
+        want = _grid_reference(a, b, n, dps)
+        assert [Decimal(g) for g in got] == want, (a, b, n, dps)
+        with mpmath.workdps(dps + 20):  # in the printed layout (mpmath.nstr's)
+            for g in got:
+                assert g == ("0" if Decimal(g) == 0 else mpmath.nstr(mpmath.mpf(g), dps, strip_zeros=True,
+                                                                  min_fixed=-5, max_fixed=dps + 1))
+
+
+def test_json_text_is_json_dumps_indent_2(capsys):
+    """The fast JSON writer prints exactly what json.dumps(obj, indent=2) prints."""
+    assert main(["density", "tanh", "--phi", "0.5", "--psi", "2", "--grid", "0:2:50", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out == json.dumps(json.loads(out), indent=2) + "\n"

@@ -151,3 +151,56 @@ def test_tower_of_exponentials_is_refused_at_once(expr, capsys):
     while mpmath computed log 2 to ~10^1294 bits for e^(e^(e^8)))."""
     line = refused(capsys, ["constants", expr])
     assert "not integrable" in line
+
+
+@pytest.mark.parametrize("ratios", [["--phi", "1e308", "--psi", "2"], ["--phi", "1e-308", "--psi", "2"],
+                                    ["--phi", "0.5", "--psi", "1e308"], ["--phi", "1e308", "--psi", "2,2"],
+                                    ["--phi", "0.5", "--psi", "1e-40"]])
+def test_ratios_beyond_the_float_range_one_clean_line(ratios, capsys):
+    """--phi 1e308 printed numpy RuntimeWarnings (and 1e40 an empty support): one line, no
+    warning, naming the accepted range."""
+    err = refused(capsys, ["density", "tanh", *ratios, "--x", "0.5"])
+    assert "outside [1e-30, 1e30]" in err and "Warning" not in err
+
+
+def test_decimal_of_floats_agrees_with_mpmath_digits():
+    """The CPython-format path against mpmath: nstr of the float's exact binary value (mpf of a
+    float is exact) at a working precision well beyond the digits asked, on random floats of
+    every size, including halfway-looking decimals and subnormals. Exact ties (the binary value
+    halfway between two d-digit decimals) are rounded half to even, as the decimal module does;
+    mpmath.nstr rounds them away from zero, so those are checked against Decimal instead."""
+    from decimal import ROUND_HALF_UP
+    rng = random.Random(7)
+    values = [0.5, 2.675, 1.005, 0.1, 1e-300, 5e-324, 1.7976931348623157e308, 123456789012345680.0]
+    values += [rng.uniform(-1, 1) * 10.0 ** rng.randint(-300, 300) for _ in range(3000)]
+    values += [float(f"{rng.randint(1, 10**6)}.{rng.randint(0, 999)}5") for _ in range(500)]
+    for v in values:
+        for d in (1, 4, 15, 17, 20):
+            got = common.decimal(v, d)
+            exact = Decimal(v)
+            if v != 0:
+                unit = Decimal(1).scaleb(exact.adjusted() - d + 1)
+                even = exact.quantize(unit, rounding=ROUND_HALF_EVEN)
+                if even != exact.quantize(unit, rounding=ROUND_HALF_UP):  # an exact tie
+                    assert Decimal(got) == even, (v, d, got)
+                    continue
+            with mpmath.workdps(d + 40):
+                want = "0" if v == 0 else mpmath.nstr(mpmath.mpf(v), d, strip_zeros=True,
+                                                      min_fixed=-5, max_fixed=d + 1)
+            assert got == want, (v, d, got, want)
+
+
+def test_decimal_ratio_rounds_once():
+    """decimal_ratio (grid points) against the decimal module's division, half to even."""
+    from decimal import ROUND_HALF_EVEN, Context
+
+    rng = random.Random(3)
+    for _ in range(3000):
+        num = rng.randint(-10**30, 10**30) * rng.choice((1, 10**rng.randint(0, 40)))
+        den = rng.randint(1, 10**25)
+        d = rng.randint(1, 30)
+        ctx = Context(prec=d, rounding=ROUND_HALF_EVEN, Emin=-10**6, Emax=10**6)
+        text, _ = common.decimal_ratio(num, den, d)
+        assert Decimal(text) == ctx.divide(Decimal(num), Decimal(den)), (num, den, d, text)
+    assert common.decimal_ratio(5, 10, 1)[0] == "0.5" and common.decimal_ratio(25, 10, 1)[0] == "2.0"
+    assert common.decimal_ratio(95, 10, 1)[0] == "10.0"

@@ -44,16 +44,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the package version, looked up only when asked (importlib.metadata is slow
+    to import)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from nrmt import __version__
+
+        parser.exit(0, f"nrmt {__version__}\n")
+
+
 def build_parser():
     """The argparse parser with every registered sub-command."""
-    from nrmt import __version__
-
     parser = _Parser(
         prog="nrmt",
         description="Nonlinear random matrix theory of neural networks: constants, limit laws, "
         "Monte Carlo verification.",
     )
-    parser.add_argument("--version", action="version", version=f"nrmt {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show program's version number and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"nrmt.cli.{name}").register(sub)

@@ -27,6 +27,8 @@ __all__ = [
     "real_list",
     "expression_number",
     "param_arg",
+    "parameter_arg",
+    "add_engine",
     "point_list",
     "nonnegative_point_list",
     "grid_spec",
@@ -34,6 +36,8 @@ __all__ = [
     "add_dps",
     "decimal",
     "decimal_list",
+    "decimal_ratio",
+    "Decimals",
     "emit_json",
     "available_memory",
     "check_memory",
@@ -218,6 +222,40 @@ def param_arg(text):
     return name, expression_number()(value)
 
 
+#: names a symbolic parameter may not take (the variables of the derived equations)
+_RESERVED = {"G", "z", "x", "w", "u", "beta"}
+
+
+def parameter_arg(nonnegative=False, allow_list=False):
+    """argparse type factory: a number, exact fraction or symbol name (kept exact / symbolic),
+    through :func:`nrmt.theory.exact.exact_parameter`; a comma list with ``allow_list``."""
+
+    def one(text):
+        import sympy
+
+        from nrmt.theory.exact import exact_parameter
+
+        try:
+            value = exact_parameter(text, "value", positive=not nonnegative,
+                                    nonnegative=nonnegative, symbols=True)
+        except (TypeError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc).replace("value ", "", 1)) from None
+        bad = sorted(s.name for s in value.free_symbols if s.name in _RESERVED)
+        if bad:
+            raise argparse.ArgumentTypeError(f"the name {bad[0]!r} is reserved (the equation's "
+                                             f"variables); choose another symbol name")
+        assumption = {"nonnegative": True} if nonnegative else {"positive": True}
+        return value.xreplace({s: sympy.Symbol(s.name, **assumption) for s in value.free_symbols})
+
+    def parse(text):
+        if not allow_list:
+            return one(text)
+        return [one(t) for t in _items(text)]
+
+    parse.__name__ = "number or symbol"
+    return parse
+
+
 def _decimal_point(text):
     """A point: validated as a finite decimal, kept as its text."""
     _fraction(text)
@@ -273,6 +311,15 @@ def output_path(text):
     if not existed:
         os.remove(path)
     return path
+
+
+def add_engine(parser, workers_help, scheduler_help):
+    """Add the mutually exclusive ``--workers N`` / ``--scheduler ADDRESS`` options (where Dask
+    runs the work) shared by the commands that spread work over processes."""
+    engine = parser.add_mutually_exclusive_group()
+    engine.add_argument("--workers", type=positive_int, default=None, metavar="N", help=workers_help)
+    engine.add_argument("--scheduler", metavar="ADDRESS", default=None, help=scheduler_help)
+    return engine
 
 
 def add_dps(parser, default=15):
@@ -381,8 +428,57 @@ def decimal(value, dps):
         return mpmath.nstr(v, dps, strip_zeros=True, min_fixed=-5, max_fixed=dps + 1)
 
 
+class Decimals(list):
+    """A list of decimal texts already in :func:`decimal`'s layout with ``dps`` significant digits
+    (e.g. the points of a grid): :func:`decimal_list` at the same ``dps`` returns them as they are."""
+
+    def __init__(self, texts, dps):
+        super().__init__(texts)
+        self.dps = dps
+
+
+_POW10 = [10**k for k in range(80)]
+
+
+def _pow10(k):
+    return _POW10[k] if k < 80 else 10**k
+
+
+def decimal_ratio(num, den, dps, exponent=None):
+    """The rational ``num/den`` (integers, ``den > 0``) rounded once (half to even) to ``dps``
+    significant digits, in :func:`decimal`'s layout; also returns its decimal exponent, a hint that
+    makes the next call on a nearby number cheap.
+
+    >>> decimal_ratio(1, 3, 5), decimal_ratio(-5, 10**7, 15), decimal_ratio(0, 7, 3)
+    (('0.33333', -1), ('-5.0e-7', -7), ('0', None))
+    """
+    if num == 0:
+        return "0", exponent
+    sign = "-" if num < 0 else ""
+    num = -num if num < 0 else num
+    e = math.floor(math.log10(num) - math.log10(den)) if exponent is None else exponent
+    lo, hi = _pow10(dps - 1), _pow10(dps)
+    while True:  # the exponent e with 10^e <= num/den < 10^(e+1) (the log guess may be off by one)
+        p = dps - 1 - e
+        n, d = (num * _pow10(p), den) if p >= 0 else (num, den * _pow10(-p))
+        if n < lo * d:
+            e -= 1
+        elif n >= hi * d:
+            e += 1
+        else:
+            break
+    q, r = divmod(n, d)
+    if 2 * r > d or (2 * r == d and q & 1):
+        q += 1
+        if q == hi:
+            return _layout(sign, "1", e + 1, dps), e + 1
+    return _layout(sign, str(q).rstrip("0"), e, dps), e
+
+
 def decimal_list(values, dps):
     """Each value through :func:`decimal` (a float64 array is read as floats, fast)."""
+    if isinstance(values, Decimals) and values.dps == dps:
+        return list(values)
     if hasattr(values, "dtype") and values.dtype.kind == "f" and values.dtype.itemsize == 8:
         return [_decimal_float(v, dps) for v in values.tolist()]
     if all(isinstance(v, str) for v in values):
@@ -391,10 +487,53 @@ def decimal_list(values, dps):
 
 
 def emit_json(obj, stream=None):
-    """Print one JSON object on standard output (or ``stream``)."""
+    """Print one JSON object on standard output (or ``stream``): the text of
+    ``json.dumps(obj, indent=2)``, built faster (:func:`dumps_indented`)."""
     out = stream or sys.stdout
-    out.write(json.dumps(obj, indent=2))
+    out.write(dumps_indented(obj))
     out.write("\n")
+
+
+def dumps_indented(obj, indent=2):
+    """``json.dumps(obj, indent=indent)``, character for character, for JSON built of dicts, lists,
+    strings and scalars; a list of strings (the long columns of numbers) is encoded in one pass
+    by the C string encoder (``json.dumps`` with an indent runs its pure-Python encoder per item).
+
+    >>> import json
+    >>> obj = {"x": ["0.5", "1.0"], "n": [1, None, {"a": []}], "s": {}, "t": "\u00e9"}
+    >>> dumps_indented(obj) == json.dumps(obj, indent=2)
+    True
+    """
+    from json.encoder import encode_basestring_ascii
+
+    def enc(v, level):
+        if isinstance(v, str):
+            return encode_basestring_ascii(v)
+        if isinstance(v, (list, tuple)):
+            if not v:
+                return "[]"
+            inner = "\n" + " " * (indent * (level + 1))
+            if all(type(item) is str for item in v):
+                flat = "".join(v)
+                if flat.isascii() and flat.isprintable() and '"' not in flat and "\\" not in flat:
+                    # printable ASCII without quote or backslash: json's encoding only adds quotes
+                    body = '"' + ('",' + inner + '"').join(v) + '"'
+                else:
+                    body = ("," + inner).join(map(encode_basestring_ascii, v))
+            else:
+                body = ("," + inner).join(enc(item, level + 1) for item in v)
+            return "[" + inner + body + "\n" + " " * (indent * level) + "]"
+        if isinstance(v, dict) and all(type(k) is str for k in v):
+            if not v:
+                return "{}"
+            inner = "\n" + " " * (indent * (level + 1))
+            body = ("," + inner).join(encode_basestring_ascii(k) + ": " + enc(item, level + 1)
+                                      for k, item in v.items())
+            return "{" + inner + body + "\n" + " " * (indent * level) + "}"
+        # scalars, and dicts with keys that json converts: json itself, re-indented to this level
+        return json.dumps(v, indent=indent).replace("\n", "\n" + " " * (indent * level))
+
+    return enc(obj, 0)
 
 
 # ------------------------------------------------------------------ resources

@@ -17,11 +17,13 @@ values are read exactly as written (``--phi 0.1`` is 1/10, not the nearest float
 answers refer to the decimal given. This module only parses, calls the library and formats.
 """
 
+import math
 import sys
 
-from nrmt.cli._common import (MAX_POINTS, add_dps, check_points, decimal, decimal_list, emit_json,
-                              exact_list, exact_nonnegative, exact_positive, grid_spec, output_path,
-                              point_list, positive_int, progress_bar)
+from nrmt.cli._common import (MAX_POINTS, Decimals, add_dps, check_points, decimal, decimal_list,
+                              decimal_ratio, emit_json, exact_list, exact_nonnegative,
+                              exact_positive, grid_spec, output_path, point_list, positive_int,
+                              progress_bar)
 
 __all__ = ["register", "run", "build_model", "points_from_args", "result_dict", "grid_points"]
 
@@ -32,25 +34,61 @@ _CHUNK = 50_000
 
 
 def grid_points(a, b, n, digits):
-    """``n`` equispaced decimals from ``a`` to ``b`` (text), each rounded to ``digits`` significant
-    digits (exact decimal arithmetic).
+    """``n`` equispaced points from ``a`` to ``b`` (decimal text): the exact rationals
+    a + k (b - a)/(n - 1), each rounded once to ``digits`` significant digits (exact integer
+    arithmetic; a point that is exactly 0 is ``0``), in the printed layout.
 
-    >>> grid_points("0", "1", 3, 5)
-    ['0', '0.5', '1']
+    >>> grid_points("0", "1", 3, 5), grid_points("-0.5", "0.5", 7, 4)[2:5]
+    (['0', '0.5', '1.0'], ['-0.1667', '0', '0.1667'])
     """
-    from decimal import Context, Decimal, localcontext
+    from fractions import Fraction
 
-    out = Context(prec=digits)
-    with localcontext(Context(prec=digits + 30)):
-        A, B = Decimal(a), Decimal(b)
-        step = (B - A) / (n - 1) if n > 1 else Decimal(0)
-        return [_plain(out.plus(A + step * k)) for k in range(n)]
-
-
-def _plain(d):
-    """A Decimal as short text (no trailing zeros, no exponent for moderate sizes)."""
-    d = d.normalize()
-    return "0" if d.is_zero() else format(d, "f") if -30 < d.adjusted() < 30 else str(d)
+    fa, fb = Fraction(a), Fraction(b)
+    if n == 1:
+        return Decimals([decimal_ratio(fa.numerator, fa.denominator, digits)[0]], digits)
+    m = n - 1
+    den = fa.denominator * fb.denominator // math.gcd(fa.denominator, fb.denominator)
+    pa, pb = fa.numerator * (den // fa.denominator), fb.numerator * (den // fb.denominator)
+    # point k is (pa (m - k) + pb k) / (den m): the numerator moves by pb - pa from one to the next
+    num, step, den_m = pa * m, pb - pa, den * m
+    out = []
+    append = out.append
+    hint = None
+    lo, hi = 10 ** (digits - 1), 10 ** digits
+    scale_n = scale_d = 1  # |point| 10^(digits - 1 - e) = |num| scale_n / (den_m scale_d)
+    d = lo_d = hi_d = 0  # (empty range: the first point takes the general path)
+    for _ in range(n):
+        a = -num if num < 0 else num
+        nn = a * scale_n
+        if num == 0 or not lo_d <= nn < hi_d:  # zero, or a new decade: the general rounding
+            text, e = decimal_ratio(num, den_m, digits, hint)
+            append(text)
+            num += step
+            if e is not None and -5 < e < digits:  # the decade's constants for the fast path
+                hint, p = e, digits - 1 - e
+                scale_n, scale_d = (10**p, 1) if p >= 0 else (1, 10**-p)
+                d = den_m * scale_d
+                lo_d, hi_d = lo * d, hi * d
+            continue
+        # 10^e <= |point| < 10^(e+1) with -5 < e < digits: nstr's fixed layout
+        q, r = divmod(nn, d)
+        if 2 * r > d or (2 * r == d and q & 1):
+            q += 1
+            if q == hi:
+                text, _ = decimal_ratio(num, den_m, digits, hint)
+                append(text)
+                num += step
+                continue
+        sd = str(q)
+        if hint >= 0:
+            text = (sd[:hint + 1] + "." + sd[hint + 1:]).rstrip("0")
+            if text[-1] == ".":
+                text += "0"
+        else:
+            text = ("0." + "0" * (-hint - 1) + sd).rstrip("0")
+        append(text if num > 0 else "-" + text)
+        num += step
+    return Decimals(out, digits)
 
 
 def register(subparsers):
@@ -152,16 +190,16 @@ def _requested_points(args):
 
 
 def points_from_args(args, law):
-    """The evaluation points as decimal text: ``--x`` as written, ``--grid`` rounded to dps + 5
-    digits, or the law's auto grid rounded to dps digits."""
+    """The evaluation points as decimal text: ``--x`` as written, ``--grid`` and the law's auto
+    grid rounded to dps digits (the decimals printed are the points evaluated)."""
     dps = law.dps
     if args.x is not None:
         return list(args.x)
     if args.grid is not None:
         a, b, n = args.grid
-        return grid_points(a, b, n, dps + 5)
+        return grid_points(a, b, n, dps)
     n = args.auto if args.auto is not None else DEFAULT_AUTO
-    return decimal_list(law.grid(max(n, 2)), dps)
+    return Decimals(decimal_list(law.grid(max(n, 2)), dps), dps)
 
 
 def _densities(law, x):
@@ -230,7 +268,12 @@ def _num(v):
 
 def _dec_densities(values, dps):
     """The densities as decimals (a float64 array formatted in one pass), ``inf`` at a hard edge."""
-    return ["inf" if v == float("inf") else text for v, text in zip(_as_list(values), decimal_list(values, dps))]
+    texts = decimal_list(values, dps)
+    inf = float("inf")
+    for i, v in enumerate(_as_list(values)):
+        if v == inf:
+            texts[i] = "inf"
+    return texts
 
 
 def run(args):

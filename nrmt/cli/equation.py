@@ -27,47 +27,11 @@ is discrete, ``system`` (the S-transform equation), ``constants`` (mean field).
 This module only parses, calls the library and formats; it computes no theory itself.
 """
 
-import argparse
 import sys
 
-from nrmt.cli._common import add_dps, emit_json, param_arg, positive_int
+from nrmt.cli._common import add_dps, emit_json, param_arg, parameter_arg, positive_int
 
 __all__ = ["register", "run", "build_result", "parameter_arg"]
-
-_RESERVED = {"G", "z", "x", "w", "u", "beta"}
-
-
-def parameter_arg(nonnegative=False, allow_list=False):
-    """argparse type factory: a number, exact fraction or symbol name (kept exact / symbolic),
-    through :func:`nrmt.theory.exact.exact_parameter`; a comma list with ``allow_list``."""
-
-    def one(text):
-        import sympy
-
-        from nrmt.theory.exact import exact_parameter
-
-        try:
-            value = exact_parameter(text, "value", positive=not nonnegative,
-                                    nonnegative=nonnegative, symbols=True)
-        except (TypeError, ValueError) as exc:
-            raise argparse.ArgumentTypeError(str(exc).replace("value ", "", 1)) from None
-        bad = sorted(s.name for s in value.free_symbols if s.name in _RESERVED)
-        if bad:
-            raise argparse.ArgumentTypeError(f"the name {bad[0]!r} is reserved (the equation's "
-                                             f"variables); choose another symbol name")
-        assumption = {"nonnegative": True} if nonnegative else {"positive": True}
-        return value.xreplace({s: sympy.Symbol(s.name, **assumption) for s in value.free_symbols})
-
-    def parse(text):
-        if not allow_list:
-            return one(text)
-        items = [t.strip() for t in str(text).split(",")]
-        if not all(items):
-            raise argparse.ArgumentTypeError(f"empty item in the list {text!r}")
-        return [one(t) for t in items]
-
-    parse.__name__ = "number or symbol"
-    return parse
 
 
 def register(subparsers):

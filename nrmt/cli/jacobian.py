@@ -99,10 +99,7 @@ def build_result(args):
     # the law evaluates the density at the decimals as written (x is text)
     density = law.density_decimal(x)
     if dps <= 15 or args.cdf:
-        import mpmath
-
-        with mpmath.workdps(dps + 10):
-            cdf = law.cdf([float(v) for v in x] if dps <= 15 else [mpmath.mpf(v) for v in x])
+        cdf = law.cdf_decimal(x)  # the law reads the decimals (float or mp path)
     else:
         cdf = None
     return {

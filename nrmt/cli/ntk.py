@@ -23,10 +23,8 @@ backpropagation and compares both spectra with these laws. This module only pars
 library and formats.
 """
 
+import math
 import sys
-
-import mpmath
-import numpy as np
 
 from nrmt.cli._common import (add_dps, decimal, emit_json, exact_list, grid_spec, output_path,
                               point_list, positive_int)
@@ -90,13 +88,17 @@ def _warn(model, command):
 
 
 def _density_text(v, dps):
-    if (isinstance(v, float) and np.isinf(v)) or (isinstance(v, mpmath.mpf) and mpmath.isinf(v)):
+    import mpmath
+
+    if (isinstance(v, float) and math.isinf(v)) or (isinstance(v, mpmath.mpf) and mpmath.isinf(v)):
         return "inf"
     return decimal(v, dps)
 
 
 def build_result(args, model=None):
     """The JSON-ready result of ``nrmt ntk`` (and the model and laws)."""
+    import mpmath
+
     dps = args.dps
     model = build_model(args) if model is None else model
     law, ck = model.law(dps), model.ck_law(dps)

@@ -18,7 +18,7 @@ This module only parses, calls :mod:`nrmt.sweep` and formats.
 
 import sys
 
-from nrmt.cli._common import emit_json, output_path, positive_int
+from nrmt.cli._common import add_engine, emit_json, output_path, positive_int
 
 __all__ = ["register", "run"]
 
@@ -41,12 +41,9 @@ def register(subparsers):
                    help="(report) the sweep file to report on")
     p.add_argument("--out", metavar="FILE.csv|FILE.parquet", type=output_path, default=None,
                    help="the sweep file (rows appended as cases finish)")
-    engine = p.add_mutually_exclusive_group()
-    engine.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                        help="local Dask cluster of N single-threaded worker processes "
-                        "(default: one a core)")
-    engine.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    add_engine(p, "local Dask cluster of N single-threaded worker processes "
+               "(default: one a core)",
+               "address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--resume", action="store_true",
                    help="keep the rows already in --out and run only the missing cases")
     p.add_argument("--plot", metavar="FILE.png", type=output_path, default=None,

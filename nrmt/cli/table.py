@@ -18,7 +18,7 @@ import csv
 import io
 import sys
 
-from nrmt.cli._common import (add_dps, check_points, decimal, decimal_list, emit_json,
+from nrmt.cli._common import (add_dps, add_engine, check_points, decimal, decimal_list, emit_json,
                               exact_positive, output_path, positive_int)
 
 __all__ = ["register", "run", "build_table", "format_csv", "DEFAULT_POINTS"]
@@ -51,12 +51,9 @@ def register(subparsers):
                    help="csv (default; '#' header lines, then x,density,cdf) or json (one object)")
     p.add_argument("--output", "-o", metavar="FILE", type=output_path, default=None,
                    help="write to FILE instead of standard output")
-    engine = p.add_mutually_exclusive_group()
-    engine.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                        help="spread the CDF integrals over a local Dask cluster of N worker "
-                        "processes (the same file, byte for byte)")
-    engine.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="spread them over the Dask cluster at ADDRESS (tcp://HOST:PORT)")
+    add_engine(p, "spread the CDF integrals over a local Dask cluster of N worker "
+               "processes (the same file, byte for byte)",
+               "spread them over the Dask cluster at ADDRESS (tcp://HOST:PORT)")
     p.set_defaults(func=run)
 
 
@@ -70,8 +67,6 @@ def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS, integral
     ``support`` (list of ``[lo, hi]``), ``atom``, ``columns`` (``["x", "density", "cdf"]``),
     ``x``, ``density``, ``cdf`` (lists of decimal strings with ``dps`` significant digits).
     """
-    import mpmath
-
     from nrmt import __version__
     from nrmt.models.one_layer import OneLayer
     from nrmt.theory.activations import as_activation
@@ -84,13 +79,8 @@ def build_table(expr, phi, psi, sigma=1, dps=15, points=DEFAULT_POINTS, integral
     # exactly those decimals, so that every row can be re-computed from the text alone (the law
     # chooses the path that keeps the density right at the decimal, next to an edge too).
     x_text = decimal_list(law.grid(points), dps)
-    if dps <= 15:
-        x = [float(v) for v in x_text]
-    else:
-        with mpmath.workdps(dps + 10):
-            x = [mpmath.mpf(v) for v in x_text]
     density = law.density_decimal(x_text)
-    cdf = law.cdf(x, integrals=integrals)
+    cdf = law.cdf_decimal(x_text, integrals=integrals)
     return {
         "activation": expr,
         "expression": str(as_activation(expr).expr),

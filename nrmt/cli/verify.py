@@ -27,11 +27,18 @@ import sys
 
 from nrmt.cli._common import (add_dps, emit_json, exact_list, exact_nonnegative, exact_positive,
                               int_between, nonnegative_int, output_path, param_arg, positive_int)
-from nrmt.verification import (VERIFY_OPTIONS, build_model, check_resources, model_sizes, scales,
-                               verify_run)
 
 __all__ = ["register", "run", "build_model", "model_sizes", "build_result", "entries_arg",
            "check_resources"]
+
+def __getattr__(name):
+    # nrmt.verification is imported when a verification runs, not when the parser is built
+    if name in ("build_model", "model_sizes", "check_resources"):
+        import nrmt.verification
+
+        return getattr(nrmt.verification, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 def entries_arg(text):
     """argparse type for ``--entries``: an entry-law spec (checked by ``entry_law``)."""
@@ -114,6 +121,8 @@ def _add_input_spectrum(group):
 def build_result(args, progress=False):
     """Run the verification (:func:`nrmt.verification.verify_run`); return (result dict for JSON,
     sample, law, comparison, model)."""
+    from nrmt.verification import VERIFY_OPTIONS, verify_run
+
     options = {name: getattr(args, "expr" if name == "activation" else name)
                for name in VERIFY_OPTIONS}
     run = verify_run(progress=progress, **options)
@@ -121,6 +130,8 @@ def build_result(args, progress=False):
 
 
 def _params(args, result):
+    from nrmt.verification import scales
+
     sigma_w, sigma_x = scales(args)
     psi = None if args.psi is None else [float(p) for p in args.psi]
     params = {"model": args.expr, "phi": None if args.phi is None else float(args.phi),

@@ -36,6 +36,14 @@ __all__ = ["Layers", "check_psi_list"]
 _MP_EXTRA = 40   # digits of the constants behind an mp law (guard digits of the Law, doubled)
 
 
+def _ratio(name, value):
+    """A ratio > 0 within the range the laws are computed in
+    (:func:`nrmt.models.one_layer.check_range`)."""
+    from nrmt.models.one_layer import check_range
+
+    return check_range(name, _positive(name, value))
+
+
 def _positive(name, value, allow_zero=False):
     """A ratio or scale as an exact sympy number (:func:`nrmt.theory.exact.exact_parameter`:
     strings as written, floats by their exact binary value), > 0 (>= 0 with ``allow_zero``)."""
@@ -53,8 +61,8 @@ def check_psi_list(psi):
     if isinstance(psi, (list, tuple)):
         if not psi:
             raise ValueError("psi must list at least one ratio (one per layer), got []")
-        return [_positive(f"psi[{i}]", p) for i, p in enumerate(psi)]
-    return [_positive("psi", psi)]
+        return [_ratio(f"psi[{i}]", p) for i, p in enumerate(psi)]
+    return [_ratio("psi", psi)]
 
 
 class Layers:
@@ -80,7 +88,7 @@ class Layers:
 
     def __init__(self, activation, phi, psi, *, sigma_w=1, sigma_x=1, sigma_b=0, nodes=None):
         self.activation = as_activation(activation)
-        self.phi = _positive("phi", phi)
+        self.phi = _ratio("phi", phi)
         self.psi = check_psi_list(psi)
         self.sigma_w = _positive("sigma_w", sigma_w)
         self.sigma_x = _positive("sigma_x", sigma_x)

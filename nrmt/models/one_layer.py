@@ -50,6 +50,30 @@ def check_ratio(name, value):
     return exact_parameter(value, name, positive=True)
 
 
+#: ratios and constants accepted by :class:`OneLayerLaw`: beyond them the float path's quartic and
+#: discriminant coefficients overflow (phi = 1e100) or lose the continuous part (phi = 1e40 gives
+#: an empty support), so such values are refused rather than answered wrongly
+RANGE_EXPONENT = 30
+
+
+def check_range(name, value):
+    """Refuse (ValueError, one line) a nonzero exact ``value`` outside [1e-30, 1e30].
+
+    >>> check_range("phi", sp.Integer(10)**308)
+    Traceback (most recent call last):
+    ...
+    ValueError: phi = 1.0e+308 is outside [1e-30, 1e30], the range in which the law is computed (its floating-point equation overflows beyond)
+    """
+    lim = sp.Integer(10) ** RANGE_EXPONENT
+    if value != 0 and value.is_number and not 1 / lim <= abs(value) <= lim:
+        shown = mpmath.nstr(mpmath.mpf(sp.Float(value, 20)._mpf_ if value.is_Float else
+                                       sp.N(value, 20)), 3)
+        raise ValueError(f"{name} = {shown} is outside [1e-{RANGE_EXPONENT}, 1e{RANGE_EXPONENT}], the "
+                         "range in which the law is computed (its floating-point equation "
+                         "overflows beyond)")
+    return value
+
+
 def _exact(value, name="value"):
     return exact_parameter(value, name)
 
@@ -75,10 +99,12 @@ class OneLayerLaw(AlgebraicLaw):
         ps = check_ratio("psi", psi)
         t1 = check_ratio("theta1", theta1)
         t2 = exact_parameter(theta2, "theta2", nonnegative=True)
-        diff = sp.nsimplify(t1 - t2) if (t1 - t2).is_number and not (t1 - t2).is_Rational else t1 - t2
-        if diff.is_negative or float(t1 - t2) < -1e-300:
+        for name, v in (("phi", ph), ("psi", ps), ("theta1", t1), ("theta2", t2)):
+            check_range(name, v)
+        sign = eqs.exact_sign(t1 - t2)  # decided exactly (no float tolerance, no simplify)
+        if sign < 0:
             raise ValueError(f"theta2 must be <= theta1, got theta1={theta1}, theta2={theta2}")
-        self.linear = bool(sp.simplify(t1 - t2) == 0)
+        self.linear = sign == 0
         self.params = {"phi": ph, "psi": ps, "theta1": t1, "theta2": t2}
         eq = eqs.equation(ph, ps, t1, t2)
         rows = []

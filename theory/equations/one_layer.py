@@ -52,12 +52,13 @@ from fractions import Fraction
 import sympy as sp
 
 from nrmt.theory.equations import _generated_one_layer as _gen
+from nrmt.theory.errors import NrmtError
 
 __all__ = [
     "G", "z", "phi", "psi", "theta1", "theta2", "P", "t",
     "pw_system", "quartic", "equation", "quartic_coefficients", "discriminant_in_z",
     "moments_exact", "moments_numeric", "quartic_table", "atom_exact", "series_moments",
-    "derive_quartic", "derive_discriminant", "derive_moments",
+    "derive_quartic", "derive_discriminant", "derive_moments", "exact_sign",
 ]
 
 G, z, P, t = sp.symbols("G z P t")
@@ -172,8 +173,17 @@ def equation(phi_value=None, psi_value=None, theta1_value=None, theta2_value=Non
 
 
 def _is_zero(expr):
-    """Exact zero test of a coefficient: structural, after expansion, then sympy's own decision
-    (``simplify`` only for an irrational number that expansion leaves undecided)."""
+    """Exact zero test of a coefficient (a polynomial in z, maybe in symbolic parameters).
+
+    After expansion a polynomial in its free symbols is zero exactly when every coefficient is; a
+    number is decided by sympy's assumptions, else proved nonzero by a python-flint ball that
+    excludes 0 (rigorous, :func:`nrmt.numerics.certified_constants.arb_value`). ``simplify`` is
+    left for what neither decides (a number whose balls keep containing 0, a non-polynomial
+    symbolic coefficient), so the numeric path (rational or closed-form constants) never runs it.
+
+    >>> _is_zero(sp.expand((z + 1)**2 - z**2 - 2*z - 1)), _is_zero(z**2/64 - z**2/(32*sp.pi))
+    (True, False)
+    """
     if expr == 0:
         return True
     if expr.is_Rational or expr.is_Float:
@@ -182,10 +192,55 @@ def _is_zero(expr):
     if expr == 0:
         return True
     if not expr.free_symbols:
-        decided = expr.is_zero
-        if decided is not None:
-            return decided
-    return sp.simplify(expr) == 0
+        return _number_is_zero(expr)
+    try:
+        coeffs = sp.Poly(expr, *sorted(expr.free_symbols, key=str)).coeffs()
+    except sp.PolynomialError:
+        return sp.simplify(expr) == 0
+    if any(c.free_symbols for c in coeffs):  # pragma: no cover - Poly over all free symbols
+        return sp.simplify(expr) == 0
+    return all(_number_is_zero(c) for c in coeffs)
+
+
+def _number_is_zero(c):
+    """Exact zero test of a constant sympy number (see :func:`_is_zero`)."""
+    return exact_sign(c) == 0
+
+
+def exact_sign(c):
+    """The sign (-1, 0, 1) of a constant sympy number, decided exactly: rationals directly, then
+    sympy's assumptions, then a python-flint ball that excludes 0 (rigorous); ``simplify`` only
+    when the balls keep containing 0 (a number that is probably 0), never a float tolerance.
+
+    >>> exact_sign(sp.Rational(1, 4) - (sp.pi - 1) / (2 * sp.pi)), exact_sign(sp.sqrt(2)**2 - 2)
+    (-1, 0)
+    >>> exact_sign(sp.exp(sp.pi * sp.sqrt(163)) - 640320**3 - 744)   # -7.5e-13: by the ball
+    -1
+    """
+    c = sp.sympify(c)
+    if c.is_Rational:
+        return 0 if c.p == 0 else (1 if c.p > 0 else -1)
+    if c.is_zero:
+        return 0
+    if c.is_positive:
+        return 1
+    if c.is_negative:
+        return -1
+    try:
+        from flint import ctx
+
+        from nrmt.numerics.certified_constants import arb_value
+
+        for prec in (64, 256, 1024):
+            with ctx.workprec(prec):
+                ball = arb_value(c)
+            if not ball.contains(0):  # a rigorous enclosure that excludes 0
+                return 1 if ball > 0 else -1
+    except (ArithmeticError, ValueError, TypeError, NrmtError):
+        pass
+    if sp.simplify(c) == 0:
+        return 0
+    return 1 if sp.N(c, 50) > 0 else -1  # pragma: no cover - nonzero yet 1024-bit balls hold 0
 
 
 def quartic_coefficients(z_value, phi_value, psi_value, theta1_value, theta2_value):
