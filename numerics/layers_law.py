@@ -156,7 +156,7 @@ class Profile:
         self._wq = (wk * c2k * c2k, wk * c2k * s2k, wk * s2k * s2k)
 
     def averages_float(self, e0, e1):
-        """(α, τ) at arrays e0, e1 (float path); at :class:`_Dual` e0, e1 also their derivatives
+        r"""(α, τ) at arrays e0, e1 (float path); at :class:`_Dual` e0, e1 also their derivatives
         (:math:`\partial\alpha/\partial e_1 = -\mathbb E\,c^4/(1+\delta)^2` etc., exact)."""
         if isinstance(e0, _Dual) or isinstance(e1, _Dual):
             return self._averages_dual(_Dual.lift(e0, e1), _Dual.lift(e1, e0))
