@@ -160,13 +160,13 @@ def test_cli_prints_only_the_digits_the_bias_law_delivers(capsys):
     assert main(argv + ["--json"]) == 0
     captured = capsys.readouterr()
     data = json.loads(captured.out)
-    assert data["dps"] == 8 and "8 digits" in captured.err
+    assert data["dps"] == 12 and "12 digits" in captured.err
     digits = data["density"][0].lstrip("0.").replace(".", "")
-    assert 0 < len(digits) <= 8
+    assert 0 < len(digits) <= 12
     # above dps 15 the API has an mpmath path (Bias(...).law(dps), tests/test_bias_exact.py);
-    # the CLI prints the float path's 8 digits and says so
+    # the CLI prints the float path's 12 digits and says so
     assert main(argv + ["--dps", "30"]) == 0
-    assert "about 8 digits" in capsys.readouterr().err
+    assert "about 12 digits" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ the digits claim (issue 12)
