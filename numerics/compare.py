@@ -237,7 +237,11 @@ class CdfTable:
         all_nodes = []
         for a, b in self.support:
             w = b - a
-            hard = self._singular_left_edge(a, w)
+            # a law whose support reaches 0 softly (rows of vanishing size: LayersLaw._soft_zero)
+            # rises off 0 over many decades of x: the log-spaced part resolves it too (its tiny
+            # density at a + 1e-9 w is float noise, no test of a blow-up)
+            soft = a == 0 and bool(getattr(self.law, "_soft_zero", lambda: False)())
+            hard = soft or self._singular_left_edge(a, w)
             if hard:
                 parts = [_Part("log", a, w, np.linspace(math.log(1e-12), math.log(0.3), 2 * cells + 1)),
                          _Part("sin", a, w, np.linspace(0.0, 1.0, cells + 1), f0=0.3)]

@@ -228,10 +228,13 @@ class Layers:
         return profiles
 
     #: digits the float path (dps <= 15) delivers with a bias: the average over the bias uses the
-    #: 53-bit trapezoid rule in β and the float continuation (ReLU, σ_b = 1: 8e-10 against the
-    #: mpmath path); without bias, every requested digit. The mpmath path (dps > 15) delivers
-    #: every requested digit with a bias too (:meth:`law`)
-    BIAS_DIGITS = 8
+    #: trapezoid rule in β tuned to 106 bits (:data:`nrmt.theory.bias.FLOAT_RULE_BITS`) and
+    #: Newton to ~1e-15; against the mpmath path (ReLU, σ_b = 1, φ = 0.5, ψ = 2, x = 0.3, 0.5,
+    #: 0.8): 5e-15, 2e-16, 4e-16 relative; edges by multisection to ~4e-14 of the top edge.
+    #: 12 digits leaves a margin of two to three digits for harder profiles
+    #: (``tests/test_bias.py::test_float_bias_law_matches_mp_path``). Without bias, every
+    #: requested digit. The mpmath path (dps > 15) delivers every requested digit (:meth:`law`)
+    BIAS_DIGITS = 12
 
     @property
     def digits(self):
