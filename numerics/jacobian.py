@@ -1182,13 +1182,19 @@ class JacobianLaw(Law):
         for low in (1e-9, 1e-40, 1e-150):
             w, _ = self._solve_real_float(np.array([low, low * 1e3]) * hi)
             if np.all(on(w)):
-                # on the support at both points; the continuous part may still stop further
-                # down (hard-tanh, iid, depth 16: an atom at 0 and a lower edge at 5e-13 x_+,
-                # below 1e-9 x_+, where taking the support to reach 0 left G real and the mp
-                # check unsettled at 3.7e-12): look lower, and only the lowest scan decides
-                if low == 1e-150:
+                if low > 1e-9:
                     return None
-                continue
+                # on the support at 1e-9 x_+ and 1e-6 x_+; the continuous part may still stop
+                # further down (hard-tanh, iid, depth 16: an atom at 0 and a lower edge near
+                # 5e-13 x_+, where taking the support to reach 0 left G real and the mp check
+                # unsettled at 3.7e-12). Only a gap at 1e-40 x_+ (G real to rounding,
+                # |Im w| <= 1e-14 |w|, at 1e-40 and 1e-37 x_+) is scanned from there: a density
+                # that falls off as a power of x (hard-tanh, iid, depth 4 with a bias: Im w/w ~
+                # x^(1/4), 1e-8 at 1e-40 x_+) reaches 0 and must not be cut by a threshold
+                wd, _ = self._solve_real_float(np.array([1e-40, 1e-37]) * hi)
+                if not np.all(np.abs(wd.imag) <= 1e-14 * np.abs(wd)):
+                    return None
+                low = 1e-40
             xs = np.geomspace(low * hi, hi, int(40 * math.log10(1 / low)) + 40)
             w, _ = self._solve_real_float(xs)
             mask = on(w)
