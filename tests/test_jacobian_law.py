@@ -174,6 +174,7 @@ def test_hard_tanh_depth_one_is_compressed_marchenko_pastur_30_digits():
             assert abs(law.density(x) - exact) < mpmath.mpf(10) ** -28 * exact
 
 
+@pytest.mark.slow
 def test_hard_tanh_deep_iid_lower_edge_far_below_the_first_scan():
     # hard-tanh, iid, q0 = 1 at chi = 1: sixteen distinct two-atom layer laws; the product has an
     # atom at 0 (Belinschi 2003: the largest layer atom, P(|Z| > 1)) and its continuous part stops
