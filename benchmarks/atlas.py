@@ -36,6 +36,7 @@ import itertools
 import json
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -290,6 +291,11 @@ def run_case(case, timeout=300, cli=True):
     from nrmt.theory.errors import NrmtError, NoConvergence
 
     t0 = time.perf_counter()
+    # SIGALRM can only be set in the main thread: a Dask worker runs cases in a thread (with
+    # --workers the alarm raised "signal only works in main thread" for every case); there the
+    # limit is left to the caller
+    if threading.current_thread() is not threading.main_thread():
+        timeout = 0
     old = signal.signal(signal.SIGALRM, _alarm) if timeout else None
     if timeout:
         signal.alarm(int(timeout))

@@ -153,3 +153,43 @@ def test_cdf_at_30_digits_relu_depth_one():
         exact = mpmath.mpf(1) / 2 + mpmath.quad(
             lambda x: mpmath.sqrt((b - x) * (x - a)) / (4 * mpmath.pi * x), [a, 1])
         assert abs(c - exact) < mpmath.mpf(10) ** -29
+
+
+def test_hard_tanh_depth_one_is_compressed_marchenko_pastur_30_digits():
+    # q_1 = sigma_w^2 q0 = 1: D^2 is a projection of rank r N, r = P(|Z| < 1) = erf(1/sqrt 2), so
+    # the nonzero eigenvalues of D W W^T D are those of X X^T, X (r N) x N with entries of
+    # variance 1/N: Marchenko-Pastur of ratio r on [(1 - sqrt r)^2, (1 + sqrt r)^2] with total
+    # mass r and density sqrt((b - x)(x - a)) / (2 pi x) (Marchenko & Pastur 1967). The edges are
+    # solved by _edge_mp on a two-atom layer law (its inner Newton stops at its rounding floor).
+    law = Jacobian("hardtanh(x)", 1, 1, q0=1).law(dps=30)
+    with mpmath.workdps(40):
+        r = mpmath.erf(1 / mpmath.sqrt(2))
+        a, b = (1 - mpmath.sqrt(r)) ** 2, (1 + mpmath.sqrt(r)) ** 2
+        assert abs(law.atom - (1 - r)) < mpmath.mpf(10) ** -29
+        lo, hi = law.support[0]
+        assert abs(lo - a) < mpmath.mpf(10) ** -29 * a and abs(hi - b) < mpmath.mpf(10) ** -29 * b
+        for x in ("0.1", "1", "2.5"):
+            x = mpmath.mpf(x)
+            exact = mpmath.sqrt((b - x) * (x - a)) / (2 * mpmath.pi * x)
+            assert abs(law.density(x) - exact) < mpmath.mpf(10) ** -28 * exact
+
+
+@pytest.mark.slow
+def test_hard_tanh_deep_iid_lower_edge_far_below_the_first_scan():
+    # hard-tanh, iid, q0 = 1 at chi = 1: sixteen distinct two-atom layer laws; the product has an
+    # atom at 0 (Belinschi 2003: the largest layer atom, P(|Z| > 1)) and its continuous part stops
+    # at x_- ~ 5e-13 x_+, below the first scan point 1e-9 x_+. Below x_- the density is 0 (G real),
+    # above it positive; the edge is also solved at 30 digits (the inner Newton used to cycle).
+    model = Jacobian("hardtanh(x)", 16, 1, q0=1)
+    law = model.law(15)
+    (lo, hi), = law.support
+    assert 1e-14 * hi < lo < 1e-10 * hi
+    assert abs(law.atom - float(1 - mpmath.erf(1 / mpmath.sqrt(2)))) < 1e-15
+    below = law.density(np.array([lo * 1e-3, lo * 0.5]))
+    above = law.density(np.array([lo * 1.01, lo * 10]))
+    assert np.all(below == 0) and np.all(above > 0)
+    law30 = model.law(30)
+    law30._edge = law30._edge_float()
+    with mpmath.workdps(40):
+        edge = law30._edge_mp(*law30._edge)
+    assert abs(float(edge) - hi) < 1e-13 * hi
