@@ -51,7 +51,8 @@ class _Version(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         from nrmt import __version__
 
-        parser.exit(0, f"nrmt {__version__}\n")
+        print(f"nrmt {__version__}")     # on stdout, as argparse's own version action
+        parser.exit(0)
 
 
 def build_parser():
