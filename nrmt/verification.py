@@ -161,7 +161,7 @@ def verify_run(progress=False, **options):
     # the theory's moments at the working precision, printed with the digits the law delivers
     # (rounded once; with a bias about 8 digits)
     digits = getattr(model, "digits", None)
-    theory_dps = args.dps if digits is None else min(args.dps, digits)
+    theory_dps = args.dps if digits is None or args.dps > 15 else min(args.dps, digits)
     theory_law = law if args.dps <= 15 else model.law(dps=args.dps)
     moments_theory = theory_law.moments_mp(args.moments) if args.moments else []
     seconds = time.perf_counter() - t0

@@ -16,10 +16,10 @@ with :math:`K = \sigma_w^2 X^\top X/n_0` Marchenko–Pastur (ratio :math:`m/n_0`
 :math:`\bar\theta_1, \bar\theta_2` is a different law (it matches only the first moment); Monte
 Carlo samples follow the profile law (``tests/test_bias.py``, ``docs/bias-layers.md``).
 
-Precision: float path (Gauss–Hermite in β, default 64 nodes, ~1e-8 relative: the β rule
-limits it); mpmath path with
-Gauss–Hermite at ``dps + 20`` nodes, each node three mp Gaussian quadratures (slow: practical to
-about 20 digits, and the node rule is not certified).
+Precision: float path (the trapezoid rule in β at 106 bits on float profiles, about 12 digits);
+mpmath path at any ``dps`` (:class:`nrmt.theory.bias.BiasProfileMP`: closed forms per node, or for
+an analytic f all nodes at once by one lattice convolution; sums in python-flint ``acb``),
+verified by the Law's two-precision check.
 
 References
 ----------

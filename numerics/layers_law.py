@@ -196,6 +196,10 @@ class Profile:
         if self.mp_average is None:
             raise NoConvergence("this profile has no mpmath path")
         prec = self.mp_prec
+        pair = getattr(self.mp_average, "pair", None)
+        both = pair(e0, e1, prec) if pair is not None else None
+        if both is not None:
+            return both
         alpha = self.mp_average(lambda c2, s2: c2 / (1 + c2 * e1 + s2 * e0), prec)
         tau = self.mp_average(lambda c2, s2: s2 / (1 + c2 * e1 + s2 * e0), prec)
         return alpha, tau

@@ -153,7 +153,7 @@ def test_support_reaches_zero_without_spurious_gaps():
     assert law.density(0.0) == 0.0               # no blow-up at a soft zero
 
 
-def test_cli_prints_only_the_digits_the_bias_law_delivers(capsys):
+def test_cli_prints_the_digits_the_bias_law_delivers(capsys):
     from nrmt.cli import main
 
     argv = ["density", "abs(x)", "--phi", "0.5", "--psi", "1", "--bias-sigma", "1", "--x", "0.5"]
@@ -163,10 +163,16 @@ def test_cli_prints_only_the_digits_the_bias_law_delivers(capsys):
     assert data["dps"] == 12 and "12 digits" in captured.err
     digits = data["density"][0].lstrip("0.").replace(".", "")
     assert 0 < len(digits) <= 12
-    # above dps 15 the API has an mpmath path (Bias(...).law(dps), tests/test_bias_exact.py);
-    # the CLI prints the float path's 12 digits and says so
-    assert main(argv + ["--dps", "30"]) == 0
-    assert "about 12 digits" in capsys.readouterr().err
+    # above dps 15 the mpmath path delivers every digit asked (no note), and its digits agree
+    # with the float path (106-bit rule, float Newton: a second method) to the 12 it claims
+    assert main(argv + ["--dps", "20", "--json"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert data["dps"] == 20 and captured.err == ""
+    text = data["density"][0]
+    assert len(text.lstrip("0.").replace(".", "")) >= 19
+    ref = Bias("abs(x)", 0.5, 1, sigma_b=1.0).law().density(0.5)
+    assert abs(float(text) / ref - 1) < 1e-12
 
 
 # ------------------------------------------------------------------ the digits claim (issue 12)
