@@ -748,6 +748,9 @@ class Activation:
         self._require_numeric()
         if self.has_delta:
             raise ValueError(f"{self.text} contains a Dirac delta and cannot be evaluated pointwise")
+        cached = self.__dict__.get("_numpy_fn")
+        if cached is not None:        # lambdify once per activation (a length map calls it often)
+            return cached
         raw = sympy.lambdify(X, self.expr, modules=["scipy", "numpy"])
 
         def fn(x):
@@ -756,6 +759,7 @@ class Activation:
                 out = raw(x)
             return np.broadcast_to(np.asarray(out, dtype=float), x.shape).copy() if np.ndim(out) == 0 else np.asarray(out, dtype=float)
 
+        self._numpy_fn = fn
         return fn
 
     def _require_numeric(self):

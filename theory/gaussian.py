@@ -981,6 +981,17 @@ def hermite_coefficients(g, sigma=1, order=4, dps=15, exact=True, full=False):
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _leggauss(n):
+    """numpy's Gauss–Legendre nodes and weights on [-1, 1], computed once per n."""
+    import numpy as np
+
+    t, w = np.polynomial.legendre.leggauss(n)
+    t.flags.writeable = False
+    w.flags.writeable = False
+    return t, w
+
+
 def gaussian_expectation_float(fn, sigma=1.0, shift=0.0, nodes=20):
     """Fast float64 E fn(σZ + shift): composite Gauss–Legendre on z in [−L, L], split at kinks.
 
@@ -1050,7 +1061,7 @@ def gaussian_expectation_float(fn, sigma=1.0, shift=0.0, nodes=20):
     peak = np.abs(scan[np.argmax(logh, axis=1)]).max()
     L = float(min(64.0, max(12.0, np.ceil(peak) + 12.0)))
     base = np.arange(-L, L + 0.5, 1.0)
-    t, wts = np.polynomial.legendre.leggauss(int(nodes))
+    t, wts = _leggauss(int(nodes))
     if kinks:
         kz = (np.asarray(kinks)[None, :] - shifts[:, None]) / sigma
         kz = np.clip(kz, -L, L)
