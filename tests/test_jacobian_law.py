@@ -193,3 +193,22 @@ def test_hard_tanh_deep_iid_lower_edge_far_below_the_first_scan():
     with mpmath.workdps(40):
         edge = law30._edge_mp(*law30._edge)
     assert abs(float(edge) - hi) < 1e-13 * hi
+
+
+@pytest.mark.parametrize("expr, fprime", [
+    ("tanh(x)", lambda x: 1 / mpmath.cosh(x) ** 2),
+    ("erf(x)", lambda x: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-x * x)),
+])
+def test_psi_transform_of_a_smooth_derivative_law_at_40_digits(expr, fprime):
+    """1 + psi(u) = E 1/(1 - u lambda), lambda = f'(sqrt(q) Z)^2, by the trapezoid rule in Z
+    (f without kinks) against mpmath's tanh-sinh quadrature, at a complex u and a real u
+    inside 1/sup lambda."""
+    q = mpmath.mpf("0.7")
+    law = DerivativeLaw(expr, q)
+    for u in (mpmath.mpc("0.4", "0.3"), mpmath.mpf("0.6")):
+        with mpmath.workdps(40):
+            psi1, _ = law.psi1_mp(u)
+        with mpmath.workdps(60):
+            lam = lambda z: fprime(mpmath.sqrt(q) * z) ** 2  # noqa: E731
+            ref = mpmath.quad(lambda z: mpmath.npdf(z) / (1 - u * lam(z)), [-mpmath.inf, -3, 0, 3, mpmath.inf])
+            assert abs(psi1 - ref) < mpmath.mpf(10) ** -38 * abs(ref)
