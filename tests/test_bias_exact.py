@@ -77,8 +77,8 @@ def test_lattice_profile_matches_tanh_sinh_quadrature_at_40_digits():
                 assert abs(c2_l - st ** 2 / mpmath.mpf(sigma) ** 2) <= tol * (1 + m2), (expr, k)
 
 
-def test_acb_pair_equals_the_mpmath_average():
-    """alpha_tau (python-flint acb sums) against the generic mpmath average of the same nodes."""
+def test_fixed_point_pair_equals_the_mpmath_average():
+    """alpha_tau (fixed-point integer sums) against the generic mpmath average of the same nodes."""
     from nrmt.theory.bias import BiasProfileMP
 
     for expr in ("tanh(x)", "abs(x)"):

@@ -307,33 +307,40 @@ class BiasProfileMP:
     def alpha_tau(self, e0, e1, prec=None):
         r"""The pair :math:`\mathbb E_\beta\, c^2/(1 + c^2e_1 + s^2e_0)`,
         :math:`\mathbb E_\beta\, s^2/(1 + c^2e_1 + s^2e_0)` at mpc ``e0``, ``e1`` (the averages the
-        law's system needs at every residual), summed in python-flint ``acb`` arithmetic at the
-        working precision plus 20 bits over the nodes of the β rule (:meth:`_nodes`: 5–10 times
-        faster than mpmath's ``mpc``); ``None`` without a bias."""
-        from flint import acb, ctx
-
+        law's system needs at every residual) over the nodes of the β rule (:meth:`_nodes`), in
+        fixed-point integer arithmetic with the working precision plus 40 bits (an absolute
+        error of about :math:`2^{-p-40}` per node; the sums have positive weights): about
+        2.5 times faster than python-flint ``acb`` and 15 times faster than mpmath ``mpc``
+        arithmetic. ``None`` without a bias."""
         prec = prec or mpmath.mp.prec
         if mpmath.mpf(self.sigma_b) == 0:
             return None
-        work = mpmath.mp.prec + 20
-        key = ("acb", prec, work)
+        P = mpmath.mp.prec + 40
+        key = ("fixed", prec, P)
         memo = self.__dict__.setdefault("_tables", {})
-        with ctx.workprec(work):
-            if key not in memo:
-                ws, vals = self._nodes(prec)
-                rows = []
-                for w, (_mu, _t1, c2, s2) in zip(ws, vals):
-                    a, b = _to_arb(c2), _to_arb(s2)
-                    rows.append((_to_arb(w) * a, _to_arb(w) * b, a, b))
-                memo[key] = rows
-            E0, E1 = _to_acb(e0), _to_acb(e1)
-            alpha = acb(0)
-            tau = acb(0)
-            for wc, wsq, c2, s2 in memo[key]:
-                inv = 1 / (1 + c2 * E1 + s2 * E0)
-                alpha += wc * inv
-                tau += wsq * inv
-        return _to_mpc(alpha), _to_mpc(tau)
+        if key not in memo:
+            ws, vals = self._nodes(prec)
+            rows = []
+            for w, (_mu, _t1, c2, s2) in zip(ws, vals):
+                rows.append((_fix(w * c2, P), _fix(w * s2, P), _fix(c2, P), _fix(s2, P)))
+            memo[key] = rows
+        e0, e1 = mpmath.mpc(e0), mpmath.mpc(e1)
+        e0r, e0i, e1r, e1i = (_fix(v, P) for v in (e0.real, e0.imag, e1.real, e1.imag))
+        one = 1 << P
+        two = 2 * P
+        ar = ai = tr = ti = 0
+        for wc, wsq, c2, s2 in memo[key]:
+            dr = one + ((c2 * e1r + s2 * e0r) >> P)
+            di = (c2 * e1i + s2 * e0i) >> P
+            m = dr * dr + di * di
+            ir = (dr << two) // m                  # 1/(1 + delta) = conj / |.|^2, scaled 2^P
+            ii = -((di << two) // m)
+            ar += wc * ir
+            ai += wc * ii
+            tr += wsq * ir
+            ti += wsq * ii
+        return (mpmath.mpc(_unfix(ar, two), _unfix(ai, two)),
+                mpmath.mpc(_unfix(tr, two), _unfix(ti, two)))
 
     def _lattice(self, prec):
         r"""The profile at every node of a β rule, all at once, for an analytic f without closed
@@ -357,6 +364,7 @@ class BiasProfileMP:
         :data:`FLOAT_RULE_BITS`) and is checked by the law's two-precision check.
         """
         memo = self.__dict__.setdefault("_tables", {})
+        prec = -(-prec // 32) * 32        # nearby precisions (points near an edge) share a table
         if prec not in memo:
             memo[prec] = None
             if self._analytic():
@@ -385,40 +393,27 @@ class BiasProfileMP:
         return self._is_analytic
 
 
-def _to_arb(x):
-    """An mpf (or number) as an exact arb."""
-    from flint import arb, fmpz
-
-    sign, man, exp, _bc = mpmath.mpf(x)._mpf_
-    if not man:
-        return arb(0)
-    return arb(fmpz(-man if sign else man)) * arb(2) ** exp
-
-
-def _to_acb(z):
-    from flint import acb
-
-    z = mpmath.mpc(z)
-    return acb(_to_arb(z.real), _to_arb(z.imag))
+def _fix(v, shift):
+    """The integer floor(v 2^shift) of an mpf (from its mantissa and exponent: no rounding of
+    v itself)."""
+    sign, man, exp, _bc = mpmath.mpf(v)._mpf_
+    k = exp + shift
+    r = man << k if k >= 0 else man >> -k
+    return -r if sign else r
 
 
-def _mpf_of(a):
-    man, exp = a.mid().man_exp()
-    return mpmath.mpf((int(man), int(exp))) if man != 0 else mpmath.mpf(0)
-
-
-def _to_mpc(z):
-    """The midpoint of an acb as mpc, rounded to the current precision."""
-    return mpmath.mpc(+_mpf_of(z.real), +_mpf_of(z.imag))
+def _unfix(n, shift):
+    """n 2^-shift as an mpf at the current precision."""
+    return +mpmath.mpf((n, -shift)) if n else mpmath.mpf(0)
 
 
 def _fixed(values, bits):
-    """Integers round(v 2^e), e chosen so that the largest |v| has ``bits`` bits; and e."""
+    """Integers floor(v 2^e), e chosen so that the largest |v| has ``bits`` bits; and e."""
     big = max((abs(v) for v in values), default=0)
     if big == 0:
         return [0] * len(values), 0
-    e = bits - int(mpmath.floor(mpmath.log(big, 2))) - 1
-    return [int(mpmath.nint(mpmath.ldexp(v, e))) for v in values], e
+    e = bits - (mpmath.mpf(big)._mpf_[2] + mpmath.mpf(big)._mpf_[3])
+    return [_fix(v, e) for v in values], e
 
 
 def _correlate(v, F, p, at):
@@ -432,7 +427,7 @@ def _correlate(v, F, p, at):
     b, eb = _fixed(F, p + 20)
     c = (fmpz_poly(a) * fmpz_poly(b)).coeffs()
     # coefficient n + J of the product is sum_j v_j F_{n+j}
-    return [mpmath.ldexp(int(c[n + J]) if n + J < len(c) else 0, -(ea + eb)) for n in at]
+    return [_unfix(int(c[n + J]) if n + J < len(c) else 0, ea + eb) for n in at]
 
 
 def _lattice_table(f, sigma, sigma_b, p, refine):
@@ -444,8 +439,12 @@ def _lattice_table(f, sigma, sigma_b, p, refine):
         r = max(1, int(mpmath.floor(sigma_b * refine)))          # β step r δ / σ_b <= π/(p ln 2)
         tail = mpmath.sqrt(2 * ln2p) + 2
         K = int(tail * sigma_b / (r * delta)) + 1                 # β nodes k r δ, |k| <= K
-        J = int(tail * sigma / delta) + 1                        # ξ nodes j δ / σ, |j| <= J
-        for _ in range(4):      # the Gaussian tail times the size of f there below 2^-p
+        # ξ nodes j δ / σ, |j| <= J: the Gaussian tail times the size of f there below 2^-p
+        # (the size first from 65 samples of f over the range, then checked on the lattice)
+        reach = (tail + 8) * sigma + K * r * delta
+        big = max(abs(f(reach * (k - 32) / 32)) for k in range(65)) + 1
+        J = int((mpmath.sqrt(2 * (ln2p + mpmath.log(big))) + 2) * sigma / delta) + 1
+        for _ in range(4):
             M = J + K * r
             F = [f(m * delta) for m in range(-M, M + 1)]
             big = max(abs(v) for v in F) + 1
