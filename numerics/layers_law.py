@@ -197,6 +197,21 @@ class Profile:
             raise NoConvergence("this profile has no mpmath path")
         prec = self.mp_prec
         pair = getattr(self.mp_average, "pair", None)
+        if isinstance(e0, _MpDual) or isinstance(e1, _MpDual):
+            n = len(e0.d if isinstance(e0, _MpDual) else e1.d)
+            d0 = e0 if isinstance(e0, _MpDual) else _MpDual(e0, [0] * n)
+            d1 = e1 if isinstance(e1, _MpDual) else _MpDual(e1, [0] * n)
+            got = pair(d0.v, d1.v, prec, derivatives=True) if pair is not None else None
+            if got is None:
+                # one constant profile (no bias): the expressions themselves take duals
+                alpha = self.mp_average(lambda c2, s2: c2 / (1 + c2 * d1 + s2 * d0), prec)
+                tau = self.mp_average(lambda c2, s2: s2 / (1 + c2 * d1 + s2 * d0), prec)
+                if not isinstance(alpha, _MpDual) or not isinstance(tau, _MpDual):
+                    raise TypeError("this profile's average does not take dual numbers")
+                return alpha, tau
+            a, t, a0, a1, t0, t1 = got
+            return (_MpDual(a, [a0 * x + a1 * y for x, y in zip(d0.d, d1.d)]),
+                    _MpDual(t, [t0 * x + t1 * y for x, y in zip(d0.d, d1.d)]))
         both = pair(e0, e1, prec) if pair is not None else None
         if both is not None:
             return both
@@ -259,6 +274,54 @@ class _Dual:
     def __rtruediv__(self, o):
         q = o / self.v
         return _Dual(q, -q * self.d / self.v)
+
+
+class _MpDual:
+    r"""A forward-mode dual number at mpmath precision: value ``v`` (mpc) and the derivatives
+    ``d`` (list of mpc) with respect to the unknowns of :class:`_System` — the mpmath twin of
+    :class:`_Dual`, so that :func:`_newton_mp` gets the exact Jacobian from one evaluation of
+    the residual instead of n + 1 (Griewank & Walther, *Evaluating Derivatives*, Ch. 3)."""
+
+    __slots__ = ("v", "d")
+
+    def __init__(self, v, d):
+        self.v, self.d = v, d
+
+    def __add__(self, o):
+        if isinstance(o, _MpDual):
+            return _MpDual(self.v + o.v, [a + b for a, b in zip(self.d, o.d)])
+        return _MpDual(self.v + o, self.d)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return _MpDual(-self.v, [-a for a in self.d])
+
+    def __sub__(self, o):
+        if isinstance(o, _MpDual):
+            return _MpDual(self.v - o.v, [a - b for a, b in zip(self.d, o.d)])
+        return _MpDual(self.v - o, self.d)
+
+    def __rsub__(self, o):
+        return _MpDual(o - self.v, [-a for a in self.d])
+
+    def __mul__(self, o):
+        if isinstance(o, _MpDual):
+            return _MpDual(self.v * o.v, [a * o.v + self.v * b for a, b in zip(self.d, o.d)])
+        return _MpDual(self.v * o, [a * o for a in self.d])
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        if isinstance(o, _MpDual):
+            q = self.v / o.v
+            return _MpDual(q, [(a - q * b) / o.v for a, b in zip(self.d, o.d)])
+        return _MpDual(self.v / o, [a / o for a in self.d])
+
+    def __rtruediv__(self, o):
+        q = o / self.v
+        f = -q / self.v
+        return _MpDual(q, [f * a for a in self.d])
 
 
 class _System:
@@ -1073,6 +1136,24 @@ def _series_mul(a, b, deg):
     return out
 
 
+def _jacobian_dual(system, u, z):
+    """The Jacobian (mpmath matrix) and the residual at ``u``, from one evaluation of the
+    residual on :class:`_MpDual` unknowns at the working precision."""
+    n = system.size
+    zero, one = mpmath.mpf(0), mpmath.mpf(1)
+    D = [_MpDual(mpmath.mpc(u[j]), [one if i == j else zero for i in range(n)]) for j in range(n)]
+    Rd = system.residual(D, z, mp=True)
+    J = mpmath.matrix(n, n)
+    R = []
+    for i, r in enumerate(Rd):
+        if not isinstance(r, _MpDual):
+            raise TypeError("residual without derivatives")
+        R.append(r.v)
+        for j in range(n):
+            J[i, j] = r.d[j]
+    return J, R
+
+
 def _newton_mp(system, u, z, iters=200):
     r"""Newton at the current mpmath precision.
 
@@ -1089,15 +1170,36 @@ def _newton_mp(system, u, z, iters=200):
     n = system.size
     prec = mpmath.mp.prec
     eps = mpmath.mpf(2) ** (-prec)
+    dual = True
     for _ in range(iters):
-        R = system.residual(u, z, mp=True)
+        J = None
+        if dual:
+            try:
+                J, R = _jacobian_dual(system, u, z)
+            except TypeError:           # a profile whose average takes no duals: differences
+                dual = False
+        if J is None:
+            R = system.residual(u, z, mp=True)
         with mpmath.workprec(2 * prec + 20):
             R2 = system.residual(u, z, mp=True)
             noise = max(abs(a - b) for a, b in zip(R, R2))
             if max(abs(b) for b in R2) <= 16 * noise:
                 return u
-            J = mpmath.matrix(n, n)
             big = max(abs(v) for v in u)
+        with mpmath.workprec(2 * prec + 20):
+            if J is not None:
+                try:
+                    du = mpmath.lu_solve(J, mpmath.matrix([-r for r in R2]))
+                except ZeroDivisionError:
+                    break
+                u = [u[i] + du[i] for i in range(n)]
+                size = max(abs(du[i]) / max(abs(u[i]), eps * big) for i in range(n))
+                if not mpmath.isfinite(size):
+                    break
+                if size < eps * 2 ** 4:
+                    return u
+                continue
+            J = mpmath.matrix(n, n)
             for j in range(n):
                 h = mpmath.mpf(2) ** (-prec - 10) * max(abs(u[j]), eps * big, mpmath.mpf(2) ** (-4 * prec))
                 v = list(u)

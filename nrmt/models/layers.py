@@ -362,9 +362,9 @@ def _lazy_average(model, digits, i):
             return g(+c2, +s2)
         return m["bias"].average(lambda mu, t1, c2, s2: g(c2, s2), prec)
 
-    def pair(e0, e1, prec=None):
+    def pair(e0, e1, prec=None, derivatives=False):
         m = model._mp_layers(digits)[i]
-        return None if m["bias"] is None else m["bias"].alpha_tau(e0, e1, prec)
+        return None if m["bias"] is None else m["bias"].alpha_tau(e0, e1, prec, derivatives)
 
     avg.pair = pair
     return avg
