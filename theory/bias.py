@@ -417,9 +417,8 @@ class BiasProfileMP:
                 from nrmt.numerics.certified_constants import holomorphic
 
                 try:
-                    holomorphic(self.act.expr)
+                    self._f_mp = holomorphic(self.act.expr)
                     self._is_analytic = not self.act.kinks and not self.act.has_delta
-                    self._f_mp = self.act.mp_function()
                 except Exception:  # noqa: BLE001 - not analytic or no ball form: node by node
                     self._is_analytic = False
         return self._is_analytic
@@ -439,65 +438,76 @@ def _unfix(n, shift):
     return +mpmath.mpf((n, -shift)) if n else mpmath.mpf(0)
 
 
-def _fixed(values, bits):
-    """Integers floor(v 2^e), e chosen so that the largest |v| has ``bits`` bits; and e."""
-    big = max((abs(v) for v in values), default=0)
-    if big == 0:
-        return [0] * len(values), 0
-    e = bits - (mpmath.mpf(big)._mpf_[2] + mpmath.mpf(big)._mpf_[3])
-    return [_fix(v, e) for v in values], e
+def _arb_of(x):
+    """An mpf as an exact python-flint arb."""
+    from flint import arb, fmpz
+
+    sign, man, exp, _bc = mpmath.mpf(x)._mpf_
+    return arb(fmpz(-man if sign else man)) * arb(2) ** exp if man else arb(0)
 
 
-def _correlate(v, F, p, at):
-    r""":math:`s_n = \sum_{j=-J}^{J} v_j F_{n+j}` at the lattice indices ``at`` (v listed for
-    j = -J..J, F over the whole lattice), by an exact product of fixed-point integer polynomials
-    (``flint.fmpz_poly``); the rounding of both factors to ``p`` + 20 bits is the only error."""
-    from flint import fmpz_poly
-
-    J = (len(v) - 1) // 2
-    a, ea = _fixed(v[::-1], p + 20)            # a_i = v_{J-i}: the product correlates
-    b, eb = _fixed(F, p + 20)
-    c = (fmpz_poly(a) * fmpz_poly(b)).coeffs()
-    # coefficient n + J of the product is sum_j v_j F_{n+j}
-    return [_unfix(int(c[n + J]) if n + J < len(c) else 0, ea + eb) for n in at]
+def _arb_fix(a, shift):
+    """floor(mid(a) 2^shift) as a Python int (a python-flint arb)."""
+    man, exp = a.mid().man_exp()
+    man, k = int(man), int(exp) + shift
+    return man << k if k >= 0 else man >> -k
 
 
 def _lattice_table(f, sigma, sigma_b, p, refine):
     """β weights, (μ, θ1, c², s²) at the β nodes of one lattice (:meth:`BiasProfileMP._lattice`)
-    to ``p`` bits, and the nodes β_k; ``None`` when the rule in ξ fails its check."""
-    with mpmath.workprec(p + 20):
+    to ``p`` bits, and the nodes β_k; ``None`` when the rule in ξ fails its check.
+
+    ``f`` is the activation compiled for python-flint balls
+    (:func:`nrmt.numerics.certified_constants.holomorphic`): the lattice values, the Gaussian
+    weights and the fixed-point integers come from arb arithmetic at ``p`` + 20 bits."""
+    from flint import acb, arb, ctx
+
+    with mpmath.workprec(p + 20), ctx.workprec(p + 20):
         ln2p = p * mpmath.ln2
         delta = mpmath.pi / ln2p / refine
         r = max(1, int(mpmath.floor(sigma_b * refine)))          # β step r δ / σ_b <= π/(p ln 2)
         tail = mpmath.sqrt(2 * ln2p) + 2
         K = int(tail * sigma_b / (r * delta)) + 1                 # β nodes k r δ, |k| <= K
+        d_arb = _arb_of(delta)                                    # the lattice step, exactly
+
+        def fv(m):
+            v = f(acb(d_arb * m), False)
+            return v.real
+
         # ξ nodes j δ / σ, |j| <= J: the Gaussian tail times the size of f there below 2^-p
         # (the size first from 65 samples of f over the range, then checked on the lattice)
-        reach = (tail + 8) * sigma + K * r * delta
-        big = max(abs(f(reach * (k - 32) / 32)) for k in range(65)) + 1
+        reach = float((tail + 8) * sigma + K * r * delta)
+        big = max(abs(float(fv(int(reach * (k - 32) / 32 / float(delta))).mid())) for k in range(65)) + 1
         J = int((mpmath.sqrt(2 * (ln2p + mpmath.log(big))) + 2) * sigma / delta) + 1
         for _ in range(4):
             M = J + K * r
-            F = [f(m * delta) for m in range(-M, M + 1)]
-            big = max(abs(v) for v in F) + 1
+            F = [fv(m) for m in range(-M, M + 1)]
+            if not all(v.is_finite() for v in F):
+                return None
+            big = max(abs(float(v.mid())) for v in F) + 1
             need = mpmath.sqrt(2 * (ln2p + mpmath.log(big))) + 2
             if need <= J * delta / sigma:
                 break
             J = int(need * sigma / delta) + 1
         else:
             return None
-        xs = [j * delta / sigma for j in range(-J, J + 1)]
+        # fixed point: F with SF fractional bits, F^2 with SF2, the weights with SW
+        eb = int(mpmath.ceil(mpmath.log(big, 2))) + 1
+        SF, SF2, SW = p + 20 - eb, p + 20 - 2 * eb, p + 22
+        Fi = [_arb_fix(v, SF) for v in F]
+        F2i = [(v * v) >> (2 * SF - SF2) if 2 * SF >= SF2 else (v * v) << (SF2 - 2 * SF) for v in Fi]
+        s_arb = _arb_of(sigma)
+        xs = [d_arb * j / s_arb for j in range(-J, J + 1)]
+        gw = [(-(x * x) / 2).exp() for x in xs]
         at = [M + k * r for k in range(-K, K + 1)]
-        F2 = [y * y for y in F]
         rules = []
         for keep in (lambda j: True, lambda j: j % 2 == 0):     # steps δ and 2δ
-            w = [mpmath.exp(-x * x / 2) if keep(j) else mpmath.mpf(0)
-                 for j, x in zip(range(-J, J + 1), xs)]
-            tot = mpmath.fsum(w)
-            v = [t / tot for t in w]
-            vx = [t * x for t, x in zip(v, xs)]
-            rules.append([_correlate(v, F, p, at), _correlate(v, F2, p, at),
-                          _correlate(vx, F, p, at)])
+            w = [g if keep(j) else arb(0) for j, g in zip(range(-J, J + 1), gw)]
+            tot = sum(w, arb(0))
+            v = [_arb_fix(t / tot, SW) for t in w]
+            vx = [_arb_fix(t * x / tot, SW) for t, x in zip(w, xs)]
+            rules.append([_correlate_int(v, Fi, at, SW + SF), _correlate_int(v, F2i, at, SW + SF2),
+                          _correlate_int(vx, Fi, at, SW + SF)])
         for fine, coarse in zip(*rules):
             scale = max(abs(t) for t in fine) + 1
             if max(abs(s - t) for s, t in zip(fine, coarse)) > mpmath.ldexp(scale, -(p // 2)):
@@ -513,6 +523,18 @@ def _lattice_table(f, sigma, sigma_b, p, refine):
     with mpmath.workprec(p):
         return ([+(w / tot) for w in bw], [tuple(+t for t in v) for v in vals],
                 [+(t * sigma_b) for t in ts])
+
+
+def _correlate_int(v, F, at, shift):
+    r""":math:`s_n = 2^{-shift}\sum_{j=-J}^{J} v_j F_{n+j}` at the lattice indices ``at`` (v listed
+    for j = -J..J, F over the whole lattice, both fixed-point integers) as mpf, by one exact
+    product of integer polynomials (``flint.fmpz_poly``)."""
+    from flint import fmpz_poly
+
+    J = (len(v) - 1) // 2
+    c = (fmpz_poly(v[::-1]) * fmpz_poly(F)).coeffs()     # a_i = v_{J-i}: the product correlates
+    # coefficient n + J of the product is sum_j v_j F_{n+j}
+    return [_unfix(int(c[n + J]) if n + J < len(c) else 0, shift) for n in at]
 
 
 def trapezoid_gauss_rule(prec):
