@@ -11,7 +11,9 @@ Prints, each as a ratio to its baseline:
    difference of N and N/100 points over the points added; as processes, and in this
    process) against the Python API's ``law.density(x)`` and ``law.density_decimal(texts)`` per
    point on the same N points (goal <= 1.5x);
-4. ``nrmt constants tanh --dps 300`` (and ``--dps 1000``) against the bare python-flint
+4. the bias law: ``nrmt density tanh --phi 0.5 --psi 2 --bias-sigma 1 --x 0.5`` (float path,
+   goal <= 2 s) and the same at 10 points with ``--dps 30`` (mpmath path, goal <= 60 s);
+5. ``nrmt constants tanh --dps 300`` (and ``--dps 1000``) against the bare python-flint
    integral E tanh(Z)^2 at that precision (``acb.integral``, one process; goal <= 5x at dps 300),
    and ``nrmt table tanh --phi 0.5 --psi 2 --dps 300 --points 200`` (goal: under a minute).
 
@@ -22,7 +24,7 @@ The per-point cost of the CLI is compared with two Python calls on the same poin
 at the nearest floats (the fast float path) and ``law.density_decimal`` on the decimal texts (what
 the CLI computes: each value right to 15 digits at the decimal as written).
 
-``--skip-slow`` leaves out item 4 (minutes on the landed main). Every command runs with a time
+``--skip-slow`` leaves out the dps-30 bias run and item 5 (minutes on the landed main). Every command runs with a time
 limit (``--limit`` seconds); a command past it is reported as such, not waited for.
 """
 
@@ -170,9 +172,18 @@ def main(argv=None):
     else:
         print("  CLI timed out")
 
+    print("4. the bias law (issue 13, item 4): one float point, and 10 points at dps 30")
+    bias = ["density", "tanh", "--phi", "0.5", "--psi", "2", "--bias-sigma", "1"]
+    t = timed(NRMT + bias + ["--x", "0.5"], args.limit, args.repeat)
+    show("nrmt density tanh ... --bias-sigma 1 --x 0.5  (12 digits)", t, t_imports, "<= 2 s")
+    if not args.skip_slow:
+        t = timed(NRMT + bias + ["--x", "0.1,0.2,0.3,0.4,0.5,0.6,0.8,1,1.5,2", "--dps", "30"],
+                  args.limit)
+        show("nrmt density tanh ... --bias-sigma 1, 10 points --dps 30", t, t_imports, "<= 60 s")
+
     if args.skip_slow:
         return 0
-    print("4. high precision (constants and table) vs the bare python-flint integral")
+    print("5. high precision (constants and table) vs the bare python-flint integral")
     for dps in (300, 1000):
         t_flint = timed([PY, "-c", FLINT_INTEGRAL, str(dps)], args.limit)
         show(f"bare flint acb.integral E tanh(Z)^2, dps {dps}", t_flint, None)
