@@ -652,8 +652,13 @@ class LayersLaw(Law):
         x = np.asarray(x, dtype=float)
         N = x.size
         y0 = 50.0 * (np.abs(x) + scale)
-        floor = 1e-13 * scale if y == 0 else y
-        log_y0, log_f = np.log(y0), math.log(floor)
+        # the boundary value is reached at Im z = 1e-13 of the point's own size (of the scale at
+        # and above it): a height fixed to the scale smooths G over a window as wide as a point
+        # near 0 itself (x = 3e-7 with the height 1e-13 gave a spurious density of 3e-7, an island
+        # of the support of a two-layer tanh law)
+        floor = (1e-13 * np.where(x != 0, np.minimum(np.abs(x), scale), scale) if y == 0
+                 else np.full(N, float(y)))
+        log_y0, log_f = np.log(y0), np.log(floor)
         U = np.array(self._sys.initial(gL * (x + 1j * y0)), dtype=complex).reshape(self._sys.size, N)
         t = np.zeros(N)
         dt = np.full(N, 1.0 / (steps or 20))
@@ -666,7 +671,7 @@ class LayersLaw(Law):
             if act.size == 0:
                 break
             tn = np.minimum(t[act] + dt[act], 1.0)
-            yy = np.exp(log_y0[act] * (1 - tn) + log_f * tn)
+            yy = np.exp(log_y0[act] * (1 - tn) + log_f[act] * tn)
             z = gL * (x[act] + 1j * yy)
             Un, rn = _newton_float(sys, list(U[:, act]), z, iters=12, tol=1e-12)
             with np.errstate(all="ignore"):

@@ -46,9 +46,18 @@ KNOWN_FAILURES = {
 _SLOW_FAILURES = {k for k, v in KNOWN_FAILURES.items() if "past" in v}
 
 
+#: Cases over 10 s on one core (``slow``: run with ``--runslow``): the two-layer tanh law at dps 30
+#: checks its mass and moments with ~3000 mpmath solves (about 3 minutes); the layers law's mpmath
+#: path keeps fast tests in the default run (tests/test_layers_exact.py, Fuss-Catalan moments and
+#: the one-layer law at 40-50 digits).
+SLOW = {"tanh(x)|phi=0.5|psi=2|L=2|sb=0|dps=30"}
+
+
 def _param(case):
     reason = KNOWN_FAILURES.get(case.id)
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    if case.id in SLOW:
+        marks.append(pytest.mark.slow)
     return pytest.param(case, id=case.id, marks=marks)
 
 
