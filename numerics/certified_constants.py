@@ -59,6 +59,7 @@ __all__ = [
     "gaussian_ball",
     "analytic_pieces",
     "arb_value",
+    "mpf_to_arb",
     "holomorphic",
     "growth_bound",
     "tail_bound",
@@ -102,6 +103,18 @@ def to_arb(value, what="value"):
     if isinstance(value, acb):
         raise TypeError(f"{what} must be real, got the complex ball {value}")
     return arb_value(to_sympy_number(value, what))
+
+
+def mpf_to_arb(x):
+    """An mpf (or anything ``mpmath.mpf`` reads exactly) as an exact ``arb`` (radius 0): its
+    mantissa and exponent, at a precision that holds the mantissa whatever the current one."""
+    import mpmath
+
+    sign, man, exp, bc = mpmath.mpf(x)._mpf_
+    if not man:
+        return arb(0)
+    with ctx.workprec(max(ctx.prec, int(bc) + 8)):
+        return arb(fmpz(-int(man) if sign else int(man))) * arb(2) ** int(exp)
 
 
 def arb_to_fraction(x):

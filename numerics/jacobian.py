@@ -39,6 +39,7 @@ import mpmath
 import numpy as np
 import sympy
 
+from nrmt.numerics.certified_constants import mpf_to_arb as _to_arb
 from nrmt.numerics.free import ClosedFactor, DiscreteLaw, FreeProduct, LawFactor
 from nrmt.numerics.law import Law, check_dps
 from nrmt.theory.activations import X, as_activation, to_sympy_number
@@ -57,19 +58,6 @@ _GRADED_NODES = 8
 #: most distinct continuous layer laws in one product (each Newton step evaluates every one; 64
 #: of them, tanh with q0 = 1 at depth 64, ran past 150 s)
 _MAX_SMOOTH_FACTORS = 16
-
-
-def _to_arb(x):
-    """An mpf as an exact python-flint arb."""
-    sign, man, exp, bc = mpmath.mpf(x)._mpf_
-    if not man:
-        return flint.arb(0)
-    saved = flint.ctx.prec
-    try:
-        flint.ctx.prec = max(saved, int(bc) + 8)
-        return flint.arb(flint.fmpz(-int(man) if sign else int(man))) * flint.arb(2) ** int(exp)
-    finally:
-        flint.ctx.prec = saved
 
 
 def _from_acb(c):

@@ -1168,9 +1168,10 @@ def _newton_mp(system, u, z, iters=200):
     few times that noise — the solution is then as accurate as the working precision can make
     it (near a support edge, where the Jacobian is nearly singular, or near a hard edge at 0,
     where the equations cancel), and the Law's two-precision check judges its digits.
-    The Jacobian is a forward difference at twice the precision with a step relative to each
-    unknown (:math:`2^{-p-10}|u_j|`; an absolute step was larger than the unknowns themselves
-    near a hard edge at 0), hence exact to the working precision.
+    The Jacobian is exact: from one evaluation of the residual on dual numbers
+    (:func:`_jacobian_dual`), or, where a profile's average takes no duals, a forward difference
+    at twice the precision with a step relative to each unknown (:math:`2^{-p-10}|u_j|`; an
+    absolute step was larger than the unknowns themselves near a hard edge at 0).
     """
     n = system.size
     prec = mpmath.mp.prec
@@ -1191,27 +1192,15 @@ def _newton_mp(system, u, z, iters=200):
             if max(abs(b) for b in R2) <= 16 * noise:
                 return u
             big = max(abs(v) for v in u)
-        with mpmath.workprec(2 * prec + 20):
-            if J is not None:
-                try:
-                    du = mpmath.lu_solve(J, mpmath.matrix([-r for r in R2]))
-                except ZeroDivisionError:
-                    break
-                u = [u[i] + du[i] for i in range(n)]
-                size = max(abs(du[i]) / max(abs(u[i]), eps * big) for i in range(n))
-                if not mpmath.isfinite(size):
-                    break
-                if size < eps * 2 ** 4:
-                    return u
-                continue
-            J = mpmath.matrix(n, n)
-            for j in range(n):
-                h = mpmath.mpf(2) ** (-prec - 10) * max(abs(u[j]), eps * big, mpmath.mpf(2) ** (-4 * prec))
-                v = list(u)
-                v[j] = v[j] + h
-                Rv = system.residual(v, z, mp=True)
-                for i in range(n):
-                    J[i, j] = (Rv[i] - R2[i]) / h
+            if J is None:
+                J = mpmath.matrix(n, n)
+                for j in range(n):
+                    h = mpmath.mpf(2) ** (-prec - 10) * max(abs(u[j]), eps * big, mpmath.mpf(2) ** (-4 * prec))
+                    v = list(u)
+                    v[j] = v[j] + h
+                    Rv = system.residual(v, z, mp=True)
+                    for i in range(n):
+                        J[i, j] = (Rv[i] - R2[i]) / h
             try:
                 du = mpmath.lu_solve(J, mpmath.matrix([-r for r in R2]))
             except ZeroDivisionError:

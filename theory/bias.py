@@ -438,14 +438,6 @@ def _unfix(n, shift):
     return +mpmath.mpf((n, -shift)) if n else mpmath.mpf(0)
 
 
-def _arb_of(x):
-    """An mpf as an exact python-flint arb."""
-    from flint import arb, fmpz
-
-    sign, man, exp, _bc = mpmath.mpf(x)._mpf_
-    return arb(fmpz(-man if sign else man)) * arb(2) ** exp if man else arb(0)
-
-
 def _arb_fix(a, shift):
     """floor(mid(a) 2^shift) as a Python int (a python-flint arb)."""
     man, exp = a.mid().man_exp()
@@ -462,13 +454,15 @@ def _lattice_table(f, sigma, sigma_b, p, refine):
     weights and the fixed-point integers come from arb arithmetic at ``p`` + 20 bits."""
     from flint import acb, arb, ctx
 
+    from nrmt.numerics.certified_constants import mpf_to_arb
+
     with mpmath.workprec(p + 20), ctx.workprec(p + 20):
         ln2p = p * mpmath.ln2
         delta = mpmath.pi / ln2p / refine
         r = max(1, int(mpmath.floor(sigma_b * refine)))          # β step r δ / σ_b <= π/(p ln 2)
         tail = mpmath.sqrt(2 * ln2p) + 2
         K = int(tail * sigma_b / (r * delta)) + 1                 # β nodes k r δ, |k| <= K
-        d_arb = _arb_of(delta)                                    # the lattice step, exactly
+        d_arb = mpf_to_arb(delta)                                 # the lattice step, exactly
 
         def fv(m):
             v = f(acb(d_arb * m), False)
@@ -496,7 +490,7 @@ def _lattice_table(f, sigma, sigma_b, p, refine):
         SF, SF2, SW = p + 20 - eb, p + 20 - 2 * eb, p + 22
         Fi = [_arb_fix(v, SF) for v in F]
         F2i = [(v * v) >> (2 * SF - SF2) if 2 * SF >= SF2 else (v * v) << (SF2 - 2 * SF) for v in Fi]
-        s_arb = _arb_of(sigma)
+        s_arb = mpf_to_arb(sigma)
         xs = [d_arb * j / s_arb for j in range(-J, J + 1)]
         gw = [(-(x * x) / 2).exp() for x in xs]
         at = [M + k * r for k in range(-K, K + 1)]
